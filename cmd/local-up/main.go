@@ -1,0 +1,182 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command local-up is the body of `make run`: it starts a local control plane on 127.0.0.1
+// with the runnerset-apiserver registered as an aggregated API, sets up two team namespaces,
+// applies the sample RunnerSets, prints how to use it, and stops everything on SIGINT or
+// SIGTERM. Nothing it starts outlives it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/klog/v2"
+
+	"actions.dev/runnerset-apiserver/pkg/localsystem"
+)
+
+// markerFile marks a directory as local-up's own, so that --dir never wipes a directory that
+// merely happens to be named on the command line.
+const markerFile = ".local-up"
+
+type options struct {
+	binDir       string
+	dir          string
+	serverBinary string
+	manifests    string
+	samples      string
+	extraArgs    string
+}
+
+func main() {
+	o := options{}
+	fs := flag.NewFlagSet(os.Args[0], flag.ExitOnError)
+	fs.StringVar(&o.binDir, "bin-dir", "_output/bin", "directory of the control-plane binaries built by hack/tools/build.sh")
+	fs.StringVar(&o.dir, "dir", "_output/local", "state directory (PKI, etcd data, logs, kubeconfigs); wiped at start")
+	fs.StringVar(&o.serverBinary, "server-binary", "_output/bin/runnerset-apiserver", "the built runnerset-apiserver; empty starts the control plane only")
+	fs.StringVar(&o.manifests, "manifests", "artifacts/example", "directory of the example manifests (RBAC, APIService, team bindings)")
+	fs.StringVar(&o.samples, "samples", "artifacts/example/runnersets", "directory of YAML applied once everything is up; skipped if absent")
+	fs.StringVar(&o.extraArgs, "extra-args", "", "space-separated extra flags for the runnerset-apiserver, e.g. \"--v=4\" (no quoting)")
+	klog.InitFlags(fs)
+	_ = fs.Parse(os.Args[1:])
+
+	if err := run(o, os.Stdout); err != nil {
+		klog.ErrorS(err, "local-up failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}
+
+func run(o options, out io.Writer) error {
+	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stopSignals()
+
+	if err := resetDir(o.dir); err != nil {
+		return err
+	}
+	opts := localsystem.Options{BinDir: o.binDir, Dir: o.dir}
+	if o.serverBinary != "" {
+		opts.Server = &localsystem.ServerOptions{
+			Binary:       o.serverBinary,
+			Args:         strings.Fields(o.extraArgs),
+			ManifestsDir: o.manifests,
+		}
+	}
+
+	begin := time.Now()
+	s, err := localsystem.Start(ctx, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			klog.InfoS("Interrupted while starting; everything started so far is stopped")
+			return nil
+		}
+		return fmt.Errorf("starting the local system: %w", err)
+	}
+	defer s.Stop()
+
+	if err := s.ApplyFile(ctx, filepath.Join(o.manifests, "team-bindings.yaml")); err != nil {
+		return err
+	}
+	if opts.Server != nil {
+		if _, err := os.Stat(o.samples); err == nil {
+			if err := s.ApplyFile(ctx, o.samples); err != nil {
+				return fmt.Errorf("applying samples: %w", err)
+			}
+		} else {
+			klog.InfoS("No samples to apply", "dir", o.samples)
+		}
+	}
+	printUsage(out, s, opts.Server != nil, time.Since(begin))
+
+	select {
+	case <-ctx.Done():
+		// A second Ctrl-C now kills local-up at once; the kernel then kills the components
+		// (parent-death signal), so nothing is left behind either way.
+		stopSignals()
+		klog.InfoS("Stopping the local system")
+		return nil
+	case err := <-s.Failed():
+		return err
+	}
+}
+
+// resetDir empties dir, refusing to touch a non-empty directory that local-up did not create.
+func resetDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("reading --dir: %w", err)
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, markerFile)); err != nil {
+			return fmt.Errorf("--dir %s is not empty and was not created by local-up; refusing to wipe it", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("wiping --dir: %w", err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating --dir: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, markerFile), nil, 0o644)
+}
+
+func printUsage(out io.Writer, s *localsystem.System, withServer bool, took time.Duration) {
+	alice := displayPath(s.Kubeconfig(localsystem.UserAlice))
+	bob := displayPath(s.Kubeconfig(localsystem.UserBob))
+	fmt.Fprintf(out, "\nLocal system up in %s: kube-apiserver at %s", took.Round(100*time.Millisecond), s.APIServerURL())
+	if withServer {
+		fmt.Fprintf(out, ", runnerset-apiserver on 127.0.0.1:%d", s.ServerPort())
+	}
+	fmt.Fprintf(out, "\n\n")
+	fmt.Fprintf(out, "  export KUBECONFIG=%s\n", s.Kubeconfig(localsystem.UserAdmin))
+	fmt.Fprintf(out, "  export PATH=%s:$PATH   # kubectl and helm matching the cluster\n\n", s.BinDir())
+	fmt.Fprintf(out, "Try:\n")
+	if withServer {
+		fmt.Fprintf(out, "  kubectl get runnersets -A\n")
+		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get runnersets -n team-a\n", alice)
+		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get runnersets -n team-a   # Forbidden: bob edits team-b only\n", bob)
+		fmt.Fprintf(out, "  kubectl explain runnerset.spec\n")
+	} else {
+		fmt.Fprintf(out, "  kubectl get nodes\n")
+		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get pods -n kube-system   # Forbidden\n", alice)
+	}
+	fmt.Fprintf(out, "\nLogs: %s\nPress Ctrl-C to stop.\n", filepath.Dir(s.LogFile("etcd")))
+}
+
+// displayPath shortens path relative to the working directory when it lies below it.
+func displayPath(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return path
+	}
+	return rel
+}

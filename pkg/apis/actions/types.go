@@ -1,0 +1,138 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+package actions
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ContainerModeType selects how the runner pod runs job containers.
+type ContainerModeType string
+
+const (
+	// ContainerModeDefault runs the template as given.
+	ContainerModeDefault ContainerModeType = ""
+	// ContainerModeDind adds a Docker-in-Docker sidecar.
+	ContainerModeDind ContainerModeType = "dind"
+	// ContainerModeKubernetes runs job containers as pods through the container hooks.
+	ContainerModeKubernetes ContainerModeType = "kubernetes"
+)
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunnerSet is a GitHub Actions runner scale set whose runners run as pods.
+type RunnerSet struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+
+	Spec   RunnerSetSpec
+	Status RunnerSetStatus
+}
+
+// RunnerSetSpec is the desired state, kept close to ARC's gha-runner-scale-set values.
+type RunnerSetSpec struct {
+	GitHubConfigURL    string
+	GitHubConfigSecret string
+	RunnerGroup        string
+	RunnerScaleSetName string
+	Labels             []string
+	MinRunners         *int32
+	MaxRunners         *int32
+	ContainerMode      *ContainerMode
+	Template           corev1.PodTemplateSpec
+	Proxy              *ProxyConfig
+	GitHubServerTLS    *TLSConfig
+}
+
+// ContainerMode configures how jobs that use containers run.
+type ContainerMode struct {
+	Type                          ContainerModeType
+	KubernetesModeWorkVolumeClaim *corev1.PersistentVolumeClaimSpec
+}
+
+// ProxyConfig is the proxy used by the server towards GitHub and by the runners.
+type ProxyConfig struct {
+	HTTP    *ProxyServerConfig
+	HTTPS   *ProxyServerConfig
+	NoProxy []string
+}
+
+// ProxyServerConfig is one proxy endpoint.
+type ProxyServerConfig struct {
+	URL                 string
+	CredentialSecretRef string
+}
+
+// TLSConfig trusts an extra CA for a GitHub Enterprise Server.
+type TLSConfig struct {
+	CertificateFrom *TLSCertificateSource
+	RunnerMountPath string
+}
+
+// TLSCertificateSource names where the CA bundle comes from.
+type TLSCertificateSource struct {
+	ConfigMapKeyRef *corev1.ConfigMapKeySelector
+}
+
+// RunnerSetStatus is the observed state, written by the server only.
+type RunnerSetStatus struct {
+	ObservedGeneration int64
+	ScaleSetID         int64
+	RunnerGroupID      int64
+	DesiredRunners     int32
+	CurrentRunners     int32
+	PendingRunners     int32
+	IdleRunners        int32
+	BusyRunners        int32
+	FailedRunners      int32
+	AvailableJobs      int32
+	AssignedJobs       int32
+	RunningJobs        int32
+	Selector           string
+	LastMessageTime    *metav1.Time
+	Conditions         []metav1.Condition
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunnerSetList is a list of RunnerSets.
+type RunnerSetList struct {
+	metav1.TypeMeta
+	metav1.ListMeta
+
+	Items []RunnerSet
+}
+
+// Condition types of a RunnerSet; see the v1alpha1 package for their meaning.
+const (
+	ConditionReady                   = "Ready"
+	ConditionGitHubAuthenticated     = "GitHubAuthenticated"
+	ConditionScaleSetRegistered      = "ScaleSetRegistered"
+	ConditionSessionActive           = "SessionActive"
+	ConditionOrphanRunners           = "OrphanRunners"
+	ConditionPodsFailing             = "PodsFailing"
+	ConditionRunnerVersionDeprecated = "RunnerVersionDeprecated"
+)
+
+// RunnerContainerName is the template container that runs the runner.
+const RunnerContainerName = "runner"
+
+// MaxScaleSetNameLength is the longest scale set name accepted (ARC's chart limit).
+const MaxScaleSetNameLength = 45
+
+// MaxLabelLength bounds one scale set label (GitHub refuses 256 and more).
+const MaxLabelLength = 255

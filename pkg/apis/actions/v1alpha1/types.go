@@ -1,0 +1,235 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ContainerModeType selects how the runner pod runs job containers.
+// +enum
+type ContainerModeType string
+
+const (
+	// ContainerModeDefault runs the template as given.
+	ContainerModeDefault ContainerModeType = ""
+	// ContainerModeDind adds a Docker-in-Docker sidecar to every runner pod.
+	ContainerModeDind ContainerModeType = "dind"
+	// ContainerModeKubernetes runs job containers as pods of their own through the runner
+	// container hooks.
+	ContainerModeKubernetes ContainerModeType = "kubernetes"
+)
+
+// Condition types of a RunnerSet.
+const (
+	// ConditionReady is true when the scale set is registered, its session is listening and
+	// runners can be created.
+	ConditionReady = "Ready"
+	// ConditionGitHubAuthenticated is true when the credentials in githubConfigSecret work.
+	ConditionGitHubAuthenticated = "GitHubAuthenticated"
+	// ConditionScaleSetRegistered is true when the scale set exists on GitHub.
+	ConditionScaleSetRegistered = "ScaleSetRegistered"
+	// ConditionSessionActive is true while a message session with the Actions Service is open.
+	ConditionSessionActive = "SessionActive"
+	// ConditionOrphanRunners is true when runners exist on one side only (GitHub or cluster).
+	ConditionOrphanRunners = "OrphanRunners"
+	// ConditionPodsFailing is true when runner pods fail to start or exit with an error.
+	ConditionPodsFailing = "PodsFailing"
+	// ConditionRunnerVersionDeprecated is true when a runner exited because its version is too old.
+	ConditionRunnerVersionDeprecated = "RunnerVersionDeprecated"
+)
+
+// +genclient
+// +genclient:method=GetScale,verb=get,subresource=scale,result=k8s.io/api/autoscaling/v1.Scale
+// +genclient:method=UpdateScale,verb=update,subresource=scale,input=k8s.io/api/autoscaling/v1.Scale,result=k8s.io/api/autoscaling/v1.Scale
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunnerSet is a GitHub Actions runner scale set whose ephemeral runners run as pods in its
+// namespace. Its spec is kept in the cluster; its status comes from GitHub Actions.
+type RunnerSet struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state of the runner scale set.
+	Spec RunnerSetSpec `json:"spec"`
+	// Status is the observed state, written by the server.
+	// +optional
+	Status RunnerSetStatus `json:"status,omitempty"`
+}
+
+// RunnerSetSpec is the desired state of a runner scale set. Field names follow the values of
+// ARC's gha-runner-scale-set chart, so existing configurations carry over.
+type RunnerSetSpec struct {
+	// GitHubConfigURL is the repository, organization or enterprise the runners register to,
+	// for example https://github.com/my-org, https://github.com/my-org/my-repo or
+	// https://github.com/enterprises/my-enterprise (GHE.com and GitHub Enterprise Server hosts work too).
+	GitHubConfigURL string `json:"githubConfigUrl"`
+	// GitHubConfigSecret names a Secret in the same namespace holding either github_token, or
+	// github_app_id, github_app_installation_id and github_app_private_key.
+	GitHubConfigSecret string `json:"githubConfigSecret"`
+	// RunnerGroup is the runner group the scale set joins. Empty means the default group.
+	// +optional
+	RunnerGroup string `json:"runnerGroup,omitempty"`
+	// RunnerScaleSetName is the scale set's name on GitHub, which workflows use in runs-on.
+	// Defaults to the object's name. At most 45 characters: letters, digits, '.', '-' and '_'.
+	// +optional
+	RunnerScaleSetName string `json:"runnerScaleSetName,omitempty"`
+	// Labels are extra scale set labels, sent to GitHub when the scale set is created.
+	// +optional
+	// +listType=set
+	Labels []string `json:"labels,omitempty"`
+	// MinRunners is the number of idle runners kept on top of the runners for assigned jobs.
+	// Scaling this RunnerSet (kubectl scale) sets this field. Defaults to 0.
+	// +optional
+	MinRunners *int32 `json:"minRunners,omitempty"`
+	// MaxRunners caps the number of runners. Unset means no cap.
+	// +optional
+	MaxRunners *int32 `json:"maxRunners,omitempty"`
+	// ContainerMode selects how jobs that use containers run: "" (as the template says),
+	// "dind" (a Docker-in-Docker sidecar) or "kubernetes" (job containers as pods).
+	// +optional
+	ContainerMode *ContainerMode `json:"containerMode,omitempty"`
+	// Template is the runner pod template. Its container named "runner" runs the runner.
+	Template corev1.PodTemplateSpec `json:"template"`
+	// Proxy is the proxy used towards GitHub, by the server and by the runners.
+	// +optional
+	Proxy *ProxyConfig `json:"proxy,omitempty"`
+	// GitHubServerTLS trusts an extra CA, for GitHub Enterprise Server.
+	// +optional
+	GitHubServerTLS *TLSConfig `json:"githubServerTLS,omitempty"`
+}
+
+// ContainerMode configures how jobs that use containers run.
+type ContainerMode struct {
+	// Type is "", "dind" or "kubernetes".
+	// +optional
+	Type ContainerModeType `json:"type,omitempty"`
+	// KubernetesModeWorkVolumeClaim is the claim for the runner's work volume; required in
+	// kubernetes mode, where job pods share it with the runner.
+	// +optional
+	KubernetesModeWorkVolumeClaim *corev1.PersistentVolumeClaimSpec `json:"kubernetesModeWorkVolumeClaim,omitempty"`
+}
+
+// ProxyConfig is the proxy used towards GitHub.
+type ProxyConfig struct {
+	// HTTP is the proxy for http:// URLs.
+	// +optional
+	HTTP *ProxyServerConfig `json:"http,omitempty"`
+	// HTTPS is the proxy for https:// URLs.
+	// +optional
+	HTTPS *ProxyServerConfig `json:"https,omitempty"`
+	// NoProxy lists hosts reached directly.
+	// +optional
+	// +listType=atomic
+	NoProxy []string `json:"noProxy,omitempty"`
+}
+
+// ProxyServerConfig is one proxy endpoint.
+type ProxyServerConfig struct {
+	// URL of the proxy, http:// or https://.
+	URL string `json:"url"`
+	// CredentialSecretRef names a Secret in the same namespace with keys username and password.
+	// +optional
+	CredentialSecretRef string `json:"credentialSecretRef,omitempty"`
+}
+
+// TLSConfig trusts an extra CA, for GitHub Enterprise Server.
+type TLSConfig struct {
+	// CertificateFrom says where the CA bundle is.
+	// +optional
+	CertificateFrom *TLSCertificateSource `json:"certificateFrom,omitempty"`
+	// RunnerMountPath is where the CA bundle is mounted in runner pods; empty means not mounted.
+	// +optional
+	RunnerMountPath string `json:"runnerMountPath,omitempty"`
+}
+
+// TLSCertificateSource names where the CA bundle comes from.
+type TLSCertificateSource struct {
+	// ConfigMapKeyRef selects a key of a ConfigMap in the same namespace.
+	// +optional
+	ConfigMapKeyRef *corev1.ConfigMapKeySelector `json:"configMapKeyRef,omitempty"`
+}
+
+// RunnerSetStatus is the observed state of a runner scale set.
+type RunnerSetStatus struct {
+	// ObservedGeneration is the generation the scaler last acted on.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// ScaleSetID is the scale set's id on GitHub.
+	// +optional
+	ScaleSetID int64 `json:"scaleSetId,omitempty"`
+	// RunnerGroupID is the id of the runner group on GitHub.
+	// +optional
+	RunnerGroupID int64 `json:"runnerGroupId,omitempty"`
+	// DesiredRunners is min(minRunners + assigned jobs, maxRunners).
+	// +optional
+	DesiredRunners int32 `json:"desiredRunners,omitempty"`
+	// CurrentRunners counts the runner pods that exist.
+	// +optional
+	CurrentRunners int32 `json:"currentRunners,omitempty"`
+	// PendingRunners counts runners not registered yet.
+	// +optional
+	PendingRunners int32 `json:"pendingRunners,omitempty"`
+	// IdleRunners counts registered runners without a job.
+	// +optional
+	IdleRunners int32 `json:"idleRunners,omitempty"`
+	// BusyRunners counts runners running a job.
+	// +optional
+	BusyRunners int32 `json:"busyRunners,omitempty"`
+	// FailedRunners counts runners whose pods failed.
+	// +optional
+	FailedRunners int32 `json:"failedRunners,omitempty"`
+	// AvailableJobs is the Actions Service's count of jobs waiting for this scale set.
+	// +optional
+	AvailableJobs int32 `json:"availableJobs,omitempty"`
+	// AssignedJobs is the Actions Service's count of jobs assigned to this scale set.
+	// +optional
+	AssignedJobs int32 `json:"assignedJobs,omitempty"`
+	// RunningJobs is the Actions Service's count of jobs running on this scale set.
+	// +optional
+	RunningJobs int32 `json:"runningJobs,omitempty"`
+	// Selector is the label selector of this RunnerSet's runner pods, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+	// LastMessageTime is when the last message from the Actions Service arrived.
+	// +optional
+	LastMessageTime *metav1.Time `json:"lastMessageTime,omitempty"`
+	// Conditions: Ready, GitHubAuthenticated, ScaleSetRegistered, SessionActive, and drift such as
+	// OrphanRunners, PodsFailing and RunnerVersionDeprecated.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunnerSetList is a list of RunnerSets.
+type RunnerSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items are the RunnerSets.
+	Items []RunnerSet `json:"items"`
+}

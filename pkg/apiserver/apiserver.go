@@ -1,0 +1,146 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package apiserver assembles the runnerset-apiserver: its scheme, storage and the generic
+// server, following Config -> Complete -> New.
+package apiserver
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/kubernetes"
+	scalescheme "k8s.io/client-go/scale/scheme"
+	scaleautoscalingv1 "k8s.io/client-go/scale/scheme/autoscalingv1"
+
+	"actions.dev/runnerset-apiserver/pkg/apis/actions"
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/install"
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
+	"actions.dev/runnerset-apiserver/pkg/registry/configmapstore"
+)
+
+var (
+	// Scheme knows every type this server serves, plus autoscaling Scale for /scale.
+	Scheme = runtime.NewScheme()
+	// Codecs encodes and decodes with Scheme.
+	Codecs = serializer.NewCodecFactory(Scheme)
+)
+
+func init() {
+	install.Install(Scheme)
+	utilruntime.Must(scalescheme.AddToScheme(Scheme))
+	utilruntime.Must(scaleautoscalingv1.AddToScheme(Scheme))
+	utilruntime.Must(Scheme.AddFieldLabelConversionFunc(v1alpha1.SchemeGroupVersion.WithKind("RunnerSet"), metaFieldsOnly))
+
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	Scheme.AddUnversionedTypes(unversioned,
+		&metav1.Status{},
+		&metav1.APIVersions{},
+		&metav1.APIGroupList{},
+		&metav1.APIGroup{},
+		&metav1.APIResourceList{},
+	)
+}
+
+// metaFieldsOnly allows field selectors on metadata.name and metadata.namespace, the fields the
+// storage can select on.
+func metaFieldsOnly(label, value string) (string, string, error) {
+	switch label {
+	case "metadata.name", "metadata.namespace":
+		return label, value, nil
+	}
+	return "", "", fmt.Errorf("field label not supported: %s", label)
+}
+
+// ExtraConfig holds what this server needs beyond the generic server.
+type ExtraConfig struct {
+	// KubeClient reaches the cluster that stores RunnerSets (as ConfigMaps) and runs runners.
+	KubeClient kubernetes.Interface
+}
+
+// Config is the whole server configuration.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+	ExtraConfig   ExtraConfig
+}
+
+// RunnerSetServer is the running server.
+type RunnerSetServer struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+}
+
+type completedConfig struct {
+	GenericConfig genericapiserver.CompletedConfig
+	ExtraConfig   *ExtraConfig
+}
+
+// CompletedConfig can only be made by Complete, so New never sees a half-filled Config.
+type CompletedConfig struct {
+	*completedConfig
+}
+
+// Complete fills in defaults.
+func (cfg *Config) Complete() CompletedConfig {
+	return CompletedConfig{&completedConfig{cfg.GenericConfig.Complete(), &cfg.ExtraConfig}}
+}
+
+// StorageCodec is how RunnerSets are written into ConfigMaps: v1alpha1 JSON.
+func StorageCodec() runtime.Codec {
+	return Codecs.LegacyCodec(v1alpha1.SchemeGroupVersion)
+}
+
+// New builds the server from a completed config.
+func (c completedConfig) New() (*RunnerSetServer, error) {
+	if c.ExtraConfig.KubeClient == nil {
+		return nil, fmt.Errorf("ExtraConfig.KubeClient is required")
+	}
+	genericServer, err := c.GenericConfig.New("runnerset-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+	s := &RunnerSetServer{GenericAPIServer: genericServer}
+
+	optsGetter := &configmapstore.RESTOptionsGetter{
+		Client: c.ExtraConfig.KubeClient.CoreV1(),
+		Codec:  StorageCodec(),
+		Resources: map[schema.GroupResource]configmapstore.Resource{
+			actions.Resource("runnersets"): {MarkerLabel: runnerset.RunnerPodLabel, NamePrefix: "runnerset."},
+		},
+	}
+	rsStorage, err := runnerset.NewStorage(Scheme, optsGetter)
+	if err != nil {
+		return nil, err
+	}
+
+	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(actions.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	apiGroupInfo.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"runnersets":        rsStorage.RunnerSet,
+		"runnersets/status": rsStorage.Status,
+		"runnersets/scale":  rsStorage.Scale,
+	}
+	if err := s.GenericAPIServer.InstallAPIGroup(&apiGroupInfo); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
