@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"regexp"
 
+	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -117,7 +118,7 @@ func ValidateRunnerSetSpec(spec *actions.RunnerSetSpec, name string, p *field.Pa
 		}
 	}
 
-	allErrs = append(allErrs, validateContainerMode(spec.ContainerMode, p.Child("containerMode"))...)
+	allErrs = append(allErrs, validateContainerMode(spec.ContainerMode, hasVolume(&spec.Template, "work"), p.Child("containerMode"))...)
 	allErrs = append(allErrs, validateTemplate(spec, p.Child("template"))...)
 	allErrs = append(allErrs, validateProxy(spec.Proxy, p.Child("proxy"))...)
 	allErrs = append(allErrs, validateTLS(spec.GitHubServerTLS, p.Child("githubServerTLS"))...)
@@ -143,7 +144,20 @@ func validateScaleSetName(scaleSetName, objectName string, p *field.Path) field.
 	return allErrs
 }
 
-func validateContainerMode(cm *actions.ContainerMode, p *field.Path) field.ErrorList {
+// hasVolume reports whether the template declares a volume of that name.
+func hasVolume(t *corev1.PodTemplateSpec, name string) bool {
+	for _, v := range t.Spec.Volumes {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// validateContainerMode checks the mode. Kubernetes mode needs a work volume that job pods share:
+// either kubernetesModeWorkVolumeClaim or a template volume named "work" (as ARC's chart values
+// for this mode often declare it).
+func validateContainerMode(cm *actions.ContainerMode, templateHasWork bool, p *field.Path) field.ErrorList {
 	if cm == nil {
 		return nil
 	}
@@ -154,9 +168,13 @@ func validateContainerMode(cm *actions.ContainerMode, p *field.Path) field.Error
 			allErrs = append(allErrs, field.Forbidden(p.Child("kubernetesModeWorkVolumeClaim"), "only allowed with type \"kubernetes\""))
 		}
 	case actions.ContainerModeKubernetes:
-		if cm.KubernetesModeWorkVolumeClaim == nil {
-			allErrs = append(allErrs, field.Required(p.Child("kubernetesModeWorkVolumeClaim"), "kubernetes mode needs a work volume claim that job pods share with the runner"))
-		} else {
+		switch {
+		case cm.KubernetesModeWorkVolumeClaim == nil && !templateHasWork:
+			allErrs = append(allErrs, field.Required(p.Child("kubernetesModeWorkVolumeClaim"),
+				"kubernetes mode needs a work volume that job pods share with the runner: set this claim, or declare a volume named \"work\" in the template"))
+		case cm.KubernetesModeWorkVolumeClaim != nil && templateHasWork:
+			allErrs = append(allErrs, field.Forbidden(p.Child("kubernetesModeWorkVolumeClaim"), "the template already declares a volume named \"work\": use one or the other"))
+		case cm.KubernetesModeWorkVolumeClaim != nil:
 			c := cm.KubernetesModeWorkVolumeClaim
 			if len(c.AccessModes) == 0 {
 				allErrs = append(allErrs, field.Required(p.Child("kubernetesModeWorkVolumeClaim", "accessModes"), "at least one access mode, e.g. ReadWriteOnce"))

@@ -56,6 +56,12 @@ func TestValidRunnerSet(t *testing.T) {
 		},
 	}
 	assert.Empty(t, ValidateRunnerSet(rs))
+
+	// ARC's kubernetes-mode values declare the work volume in the template instead.
+	rs = validRunnerSet()
+	rs.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetes}
+	rs.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "work", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	assert.Empty(t, ValidateRunnerSet(rs))
 }
 
 func TestValidationRules(t *testing.T) {
