@@ -1,0 +1,295 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command github-simulator serves a simulator of GitHub's REST API and the GitHub Actions
+// Service (runner scale sets) on one loopback address, with a control API under /_sim/ to
+// queue workflow jobs, inject faults and read request counters. With --kubeconfig and
+// --emulate-runners it also plays the runner process for the runner pods of that cluster.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+	"actions.dev/runnerset-apiserver/pkg/runneremulator"
+)
+
+type options struct {
+	listen         string
+	pats           stringList
+	apps           stringList
+	longPollHold   time.Duration
+	adminTokenTTL  time.Duration
+	queueTokenTTL  time.Duration
+	assignTimeout  time.Duration
+	reofferAfter   time.Duration
+	restRateLimit  int
+	seed           int64
+	urlFile        string
+	kubeconfig     string
+	emulateRunners bool
+	runnerPoll     time.Duration
+	namespace      string
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+const usageHeader = `github-simulator serves a simulator of GitHub's REST API and the GitHub Actions Service
+(runner scale sets) on one loopback address, speaking the real wire protocol: registration
+tokens, App installation tokens, runner lists with ETags, runner-registration, runner groups,
+scale sets, message sessions and the long poll, job acquisition, JIT configs and runners.
+
+Usage:
+  github-simulator --listen 127.0.0.1:PORT [--pat TOKEN ...] [--long-poll-hold 50s]
+                   [--kubeconfig FILE --emulate-runners]
+
+Point a client at it as at GitHub Enterprise Server: the config URL is
+http://127.0.0.1:PORT/<org>, /<org>/<repo> or /enterprises/<enterprise>, with a PAT from --pat
+(default ` + simulator.DefaultPAT + `). With --kubeconfig and --emulate-runners, runner pods
+(label actions.dev/runnerset) that are Running and carry a JIT config the simulator issued
+(env ACTIONS_RUNNER_INPUT_JITCONFIG from a secretKeyRef) come online, take a job, run it for
+its duration and end their pod like an ephemeral runner (runner container exit 0, phase
+Succeeded). Pod annotation emulator.actions.dev/exit-code: "7" (deprecated runner) or "1"
+("crash") asks for another exit.
+
+Flags:
+`
+
+const usageFooter = `
+Control API (JSON; durations as "90s" or a number of seconds). With S=http://127.0.0.1:PORT:
+
+  # queue 5 jobs for runs-on: [linux] in acme/app, each running 30s on an emulated runner
+  curl -s -XPOST $S/_sim/jobs -d '{"labels":["linux"],"owner":"acme","repository":"app","duration":"30s","count":5}'
+  curl -s $S/_sim/jobs                    # all jobs with state, scale set, runner, result
+  curl -s $S/_sim/jobs?state=queued       # or acquired, assigned, running, completed
+
+  # the next 3 long polls answer 503 with Retry-After: 2
+  curl -s -XPOST $S/_sim/faults -d '{"endpoint":"GetMessage","status":503,"retryAfter":"2s","count":3}'
+  # every request of scale set 1 is slow (10s), half of them fail with 500
+  curl -s -XPOST $S/_sim/faults -d '{"endpoint":"*","scaleSetId":1,"delay":"10s"}'
+  curl -s -XPOST $S/_sim/faults -d '{"endpoint":"*","scaleSetId":1,"status":500,"probability":0.5}'
+  # an empty 200 from the broker; a 409 session conflict
+  curl -s -XPOST $S/_sim/faults -d '{"endpoint":"GetMessage","emptyBody":true,"count":1}'
+  curl -s -XPOST $S/_sim/faults -d '{"endpoint":"CreateSession","status":409,"count":1}'
+  curl -s $S/_sim/faults                  # active faults with their ids and hits
+  curl -s -XDELETE $S/_sim/faults/1
+
+  curl -s -XPOST $S/_sim/scalesets/1/vanish       # deleted on GitHub's side: 404 from now on
+  curl -s -XDELETE $S/_sim/scalesets/1/session    # the service drops the session
+  curl -s -XPOST $S/_sim/queue-tokens/expire      # every message-queue token answers 401
+  curl -s -XPOST $S/_sim/runnergroups -d '{"name":"gpu"}'
+
+  curl -s $S/_sim/counters                # requests per endpoint, per scale set, faulted
+  curl -s -XDELETE $S/_sim/counters
+  curl -s $S/_sim/scalesets               # scale sets with live statistics
+  curl -s $S/_sim/sessions
+  curl -s $S/_sim/runners
+
+  # play a runner by hand
+  curl -s -XPOST $S/_sim/runners/connect -d '{"encodedJITConfig":"..."}'
+  curl -s -XPOST $S/_sim/runners/7/acquire        # 200 with the job, 204 when none
+  curl -s -XPOST $S/_sim/runners/7/complete -d '{"result":"succeeded"}'
+  curl -s -XPOST $S/_sim/runners/7/disconnect
+
+Endpoint names for faults and counters: CreateInstallationToken, RegistrationToken,
+ListRunners, RunnerRegistration, GetRunnerGroup, GetScaleSetByName, GetScaleSet,
+CreateScaleSet, UpdateScaleSet, DeleteScaleSet, CreateSession, RefreshSession, DeleteSession,
+GetMessage, DeleteMessage, AcquireJobs, AcquirableJobs, GenerateJitConfig, GetRunner,
+GetRunnerByName, RemoveRunner, or * for all.
+`
+
+func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("github-simulator", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "loopback address to serve on (127.0.0.1, ::1 or localhost; port 0 picks one)")
+	fs.Var(&o.pats, "pat", "accepted personal access token (repeatable; default "+simulator.DefaultPAT+")")
+	fs.Var(&o.apps, "app", "accepted GitHub App as APP_ID:INSTALLATION_ID:PRIVATE_KEY_PEM_FILE (repeatable)")
+	fs.DurationVar(&o.longPollHold, "long-poll-hold", simulator.DefaultLongPollHold, "how long an empty long poll is held before 202")
+	fs.DurationVar(&o.adminTokenTTL, "admin-token-ttl", simulator.DefaultAdminTokenTTL, "lifetime of the admin token from runner-registration")
+	fs.DurationVar(&o.queueTokenTTL, "queue-token-ttl", simulator.DefaultQueueTokenTTL, "lifetime of a message-queue token")
+	fs.DurationVar(&o.assignTimeout, "assign-timeout", simulator.DefaultAssignTimeout, "an assigned job no runner starts within this is canceled and requeued (at most 3 times)")
+	fs.DurationVar(&o.reofferAfter, "reoffer-after", simulator.DefaultReofferAfter, "a job nobody acquired is offered again after this (negative: never)")
+	fs.IntVar(&o.restRateLimit, "rest-rate-limit", simulator.DefaultRESTRateLimit, "GitHub REST requests per credential and hour")
+	fs.Int64Var(&o.seed, "seed", 0, "seed of fault probabilities")
+	fs.StringVar(&o.urlFile, "url-file", "", "write the simulator's URL to this file once it listens")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "cluster whose runner pods --emulate-runners plays")
+	fs.BoolVar(&o.emulateRunners, "emulate-runners", false, "play the runner process for runner pods (needs --kubeconfig)")
+	fs.DurationVar(&o.runnerPoll, "runner-poll-interval", runneremulator.DefaultPollInterval, "how often an emulated idle runner asks for a job")
+	fs.StringVar(&o.namespace, "runner-namespace", "", "emulate runner pods of this namespace only (default all)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), usageFooter)
+	}
+	return fs
+}
+
+func main() {
+	var o options
+	fs := newFlagSet(&o, os.Stderr)
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity (2: runner and session events)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		klog.ErrorS(err, "github-simulator failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}
+
+func (o *options) validate() error {
+	host, _, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", o.listen, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--listen %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed; the simulator has no authentication of its control API", o.listen)
+	}
+	if o.emulateRunners && o.kubeconfig == "" {
+		return errors.New("--emulate-runners needs --kubeconfig")
+	}
+	if o.kubeconfig != "" && !o.emulateRunners {
+		return errors.New("--kubeconfig is only used with --emulate-runners")
+	}
+	return nil
+}
+
+func (o *options) simulatorOptions() (simulator.Options, error) {
+	so := simulator.Options{
+		Listen: o.listen, PATs: o.pats, LongPollHold: o.longPollHold, AdminTokenTTL: o.adminTokenTTL,
+		QueueTokenTTL: o.queueTokenTTL, AssignTimeout: o.assignTimeout, ReofferAfter: o.reofferAfter,
+		RESTRateLimit: o.restRateLimit, Seed: o.seed,
+	}
+	for _, spec := range o.apps {
+		parts := strings.SplitN(spec, ":", 3)
+		if len(parts) != 3 {
+			return so, fmt.Errorf("--app %q: want APP_ID:INSTALLATION_ID:PRIVATE_KEY_PEM_FILE", spec)
+		}
+		appID, err1 := strconv.ParseInt(parts[0], 10, 64)
+		inst, err2 := strconv.ParseInt(parts[1], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return so, fmt.Errorf("--app %q: %w", spec, err)
+		}
+		key, err := os.ReadFile(parts[2])
+		if err != nil {
+			return so, fmt.Errorf("--app %q: %w", spec, err)
+		}
+		so.Apps = append(so.Apps, simulator.App{AppID: appID, InstallationID: inst, PrivateKeyPEM: key})
+	}
+	return so, nil
+}
+
+// run serves until ctx ends.
+func run(ctx context.Context, o options, out io.Writer) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	so, err := o.simulatorOptions()
+	if err != nil {
+		return err
+	}
+	var client kubernetes.Interface
+	if o.emulateRunners {
+		cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+		if err != nil {
+			return fmt.Errorf("--kubeconfig: %w", err)
+		}
+		cfg.QPS, cfg.Burst = 50, 100
+		if client, err = kubernetes.NewForConfig(cfg); err != nil {
+			return err
+		}
+	}
+	sim, err := simulator.Start(so)
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	if o.urlFile != "" {
+		if err := writeAtomically(o.urlFile, sim.URL()+"\n"); err != nil {
+			return fmt.Errorf("--url-file: %w", err)
+		}
+	}
+
+	emulatorDone := make(chan error, 1)
+	if client != nil {
+		em, err := runneremulator.New(runneremulator.Config{Client: client, Runners: sim, PollInterval: o.runnerPoll, Namespace: o.namespace})
+		if err != nil {
+			return err
+		}
+		go func() { emulatorDone <- em.Run(ctx) }()
+	} else {
+		emulatorDone <- nil
+	}
+	printBanner(out, sim, so, o.emulateRunners)
+	<-ctx.Done()
+	klog.InfoS("Stopping the GitHub simulator")
+	return <-emulatorDone
+}
+
+func printBanner(out io.Writer, sim *simulator.Simulator, so simulator.Options, emulating bool) {
+	pat := simulator.DefaultPAT
+	if len(so.PATs) > 0 {
+		pat = so.PATs[0]
+	}
+	fmt.Fprintf(out, "GitHub simulator listening on %s\n\n", sim.URL())
+	fmt.Fprintf(out, "  config URLs:  %s (org)  %s (repository)  %s (enterprise)\n",
+		sim.ConfigURL("acme"), sim.ConfigURL("acme/app"), sim.ConfigURL("enterprises/big"))
+	fmt.Fprintf(out, "  PAT:          %s\n", pat)
+	if emulating {
+		fmt.Fprintf(out, "  runner pods:  emulated (label actions.dev/runnerset)\n")
+	}
+	fmt.Fprintf(out, "\nQueue a job:  curl -s -XPOST %s/_sim/jobs -d '{\"labels\":[\"linux\"],\"owner\":\"acme\",\"repository\":\"app\",\"duration\":\"30s\"}'\n", sim.URL())
+	fmt.Fprintf(out, "Counters:     curl -s %s/_sim/counters\n", sim.URL())
+	fmt.Fprintf(out, "More:         github-simulator --help\n")
+}
+
+// writeAtomically writes content to path through a rename, so that a reader polling for the
+// file never sees it half written.
+func writeAtomically(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

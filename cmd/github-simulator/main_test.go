@@ -1,0 +1,128 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+)
+
+func parse(t *testing.T, args ...string) options {
+	t.Helper()
+	var o options
+	if err := newFlagSet(&o, &bytes.Buffer{}).Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestHelpDocumentsFlagsAndControlAPI(t *testing.T) {
+	var o options
+	var out bytes.Buffer
+	err := newFlagSet(&o, &out).Parse([]string{"--help"})
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("--help: %v", err)
+	}
+	for _, want := range []string{"--listen", "--pat", "--long-poll-hold", "--kubeconfig", "--emulate-runners",
+		"/_sim/jobs", "/_sim/faults", "/_sim/counters", "curl", "GetMessage", "exit-code"} {
+		if !strings.Contains(out.String(), strings.TrimPrefix(want, "-")) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, args := range [][]string{
+		{"--listen", "0.0.0.0:8090"},
+		{"--listen", ":8090"},
+		{"--listen", "10.1.2.3:80"},
+		{"--emulate-runners"},
+		{"--kubeconfig", "x"},
+	} {
+		o := parse(t, args...)
+		if err := run(t.Context(), o, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if _, err := (&options{apps: []string{"1:2"}}).simulatorOptions(); err == nil {
+		t.Error("a malformed --app was accepted")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestServesUntilCanceled(t *testing.T) {
+	urlFile := filepath.Join(t.TempDir(), "url")
+	o := parse(t, "--listen", "127.0.0.1:0", "--pat", "ghp_one", "--pat", "ghp_two", "--url-file", urlFile, "--long-poll-hold", "1s")
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, o, &out) }()
+
+	var url string
+	if err := wait.PollUntilContextTimeout(t.Context(), 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		b, err := os.ReadFile(urlFile)
+		url = strings.TrimSpace(string(b))
+		return err == nil && url != "", nil
+	}); err != nil {
+		t.Fatal("no URL written")
+	}
+	cc := simulator.NewControlClient(url)
+	if _, err := cc.QueueJob(simulator.Job{Labels: []string{"linux"}, Owner: "acme", Repository: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cc.Counters(); err != nil || c.Total != 0 {
+		t.Errorf("counters %+v, %v", c, err)
+	}
+	if err := wait.PollUntilContextTimeout(t.Context(), 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		return strings.Contains(out.String(), url+"/acme/app"), nil
+	}); err != nil {
+		t.Errorf("banner: %s", out.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return")
+	}
+}

@@ -1,0 +1,207 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package simulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// .NET exception type names the service answers with.
+const (
+	typeScaleSetNotFound  = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException"
+	typeScaleSetExists    = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetExistsException"
+	typeSessionConflict   = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException"
+	typeSessionExpired    = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionExpiredException"
+	typeRunnerAdmin       = "GitHub.Actions.Runtime.WebApi.RunnerAdminException"
+	typeRunnerGroupAbsent = "GitHub.Actions.Runtime.WebApi.RunnerGroupNotFoundException"
+	typeAgentExists       = "GitHub.DistributedTask.WebApi.AgentExistsException"
+	typeAgentNotFound     = "GitHub.DistributedTask.WebApi.AgentNotFoundException"
+	typeJobStillRunning   = "GitHub.DistributedTask.WebApi.JobStillRunningException"
+	typeUnauthorized      = "Microsoft.VisualStudio.Services.Common.VssUnauthorizedException"
+	typeVersionMissing    = "Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException"
+	typeVersionRange      = "Microsoft.VisualStudio.Services.WebApi.VssVersionOutOfRangeException"
+	typeArgument          = "System.ArgumentException"
+	typeServiceError      = "GitHub.Actions.Runtime.WebApi.RunnerServiceException"
+)
+
+const gitHubDocsURL = "https://docs.github.com/rest"
+
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+func newActivityID() string { return uuid.NewString() }
+
+// newRequestID looks like GitHub's X-GitHub-Request-Id (e.g. "C3A8:2B5F:1D9E4A:3C71B2:6560F1A2").
+func newRequestID() string {
+	const hex = "0123456789ABCDEF"
+	return randomString(hex, 4) + ":" + randomString(hex, 4) + ":" + randomString(hex, 6) + ":" +
+		randomString(hex, 6) + ":" + randomString(hex, 8)
+}
+
+func encodeJSON(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("simulator: encoding %T: %v", v, err)) // only plain structs are encoded
+	}
+	return buf.Bytes()
+}
+
+// writeServiceJSON answers an Actions Service request.
+func (s *Simulator) writeServiceJSON(w http.ResponseWriter, status int, v any) {
+	body := encodeJSON(v)
+	if s.opts.ResponseBOM {
+		body = append(append([]byte{}, bom...), body...)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// serviceError is the service's error envelope, with the fields .NET adds around typeName
+// and message.
+type serviceError struct {
+	ID             string  `json:"$id"`
+	InnerException *string `json:"innerException"`
+	Message        string  `json:"message"`
+	TypeName       string  `json:"typeName"`
+	TypeKey        string  `json:"typeKey"`
+	ErrorCode      int     `json:"errorCode"`
+	EventID        int     `json:"eventId"`
+}
+
+func (s *Simulator) writeServiceError(w http.ResponseWriter, status int, typeName, msg string) {
+	key := typeName[strings.LastIndex(typeName, ".")+1:]
+	s.writeServiceJSON(w, status, serviceError{ID: "1", Message: msg, TypeName: typeName, TypeKey: key, EventID: 3000})
+}
+
+type gitHubError struct {
+	Message          string `json:"message"`
+	DocumentationURL string `json:"documentation_url"`
+	Status           string `json:"status"`
+}
+
+func writeGitHubJSON(w http.ResponseWriter, status int, v any) {
+	body := encodeJSON(v)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func writeGitHubError(w http.ResponseWriter, status int, msg string) {
+	writeGitHubJSON(w, status, gitHubError{Message: msg, DocumentationURL: gitHubDocsURL, Status: strconv.Itoa(status)})
+}
+
+// decodeBody decodes a JSON request body into v; an empty body leaves v alone.
+func decodeBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	b = bytes.TrimPrefix(bytes.TrimSpace(b), bom)
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}
+
+// bearer returns the credential of an "Authorization: <scheme> <credential>" header when
+// scheme is one of schemes (case-insensitive).
+func bearer(r *http.Request, schemes ...string) string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok {
+		return ""
+	}
+	for _, sc := range schemes {
+		if strings.EqualFold(scheme, sc) {
+			return strings.TrimSpace(cred)
+		}
+	}
+	return ""
+}
+
+func pathInt(r *http.Request, name string) (int, bool) {
+	n, err := strconv.Atoi(r.PathValue(name))
+	return n, err == nil
+}
+
+// routes builds the handler: GitHub REST (with and without /api/v3), the Actions Service
+// under /tenant/{tenant}/, and the control API under /_sim/.
+func (s *Simulator) routes() http.Handler {
+	mux := http.NewServeMux()
+	gh := func(pattern, name string, h http.HandlerFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		wrapped := s.endpoint(name, endpointGroupGitHub, nil, h)
+		mux.HandleFunc(method+" "+path, wrapped)
+		mux.HandleFunc(method+" /api/v3"+path, wrapped)
+	}
+	gh("POST /app/installations/{installation}/access_tokens", EPCreateInstallationToken, s.handleInstallationToken)
+	gh("POST /repos/{owner}/{repo}/actions/runners/registration-token", EPRegistrationToken, s.handleRegistrationToken)
+	gh("POST /orgs/{org}/actions/runners/registration-token", EPRegistrationToken, s.handleRegistrationToken)
+	gh("POST /enterprises/{enterprise}/actions/runners/registration-token", EPRegistrationToken, s.handleRegistrationToken)
+	gh("GET /repos/{owner}/{repo}/actions/runners", EPListRunners, s.handleListRunners)
+	gh("GET /orgs/{org}/actions/runners", EPListRunners, s.handleListRunners)
+	gh("GET /enterprises/{enterprise}/actions/runners", EPListRunners, s.handleListRunners)
+	gh("POST /actions/runner-registration", EPRunnerRegistration, s.handleRunnerRegistration)
+
+	const t = "/tenant/{tenant}/"
+	const rss = t + "_apis/runtime/runnerscalesets"
+	const agents = t + "_apis/distributedtask/pools/{pool}/agents"
+	svc := func(pattern, name string, scaleSetOf func(*http.Request) int, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, s.endpoint(name, endpointGroupActions, scaleSetOf, h))
+	}
+	byPath := func(r *http.Request) int { id, _ := pathInt(r, "id"); return id }
+	byRunner := func(r *http.Request) int {
+		id, _ := pathInt(r, "runner")
+		if rn := s.state.runners[id]; rn != nil {
+			return rn.scaleSet.rs.ID
+		}
+		return 0
+	}
+	svc("GET "+t+"_apis/runtime/runnergroups/{$}", EPGetRunnerGroup, nil, s.handleGetRunnerGroup)
+	svc("GET "+t+"_apis/runtime/runnergroups", EPGetRunnerGroup, nil, s.handleGetRunnerGroup)
+	svc("GET "+rss, EPGetScaleSetByName, nil, s.handleGetScaleSetByName)
+	svc("POST "+rss, EPCreateScaleSet, nil, s.handleCreateScaleSet)
+	svc("GET "+rss+"/{id}", EPGetScaleSet, byPath, s.handleGetScaleSet)
+	svc("PATCH "+rss+"/{id}", EPUpdateScaleSet, byPath, s.handleUpdateScaleSet)
+	svc("DELETE "+rss+"/{id}", EPDeleteScaleSet, byPath, s.handleDeleteScaleSet)
+	svc("POST "+rss+"/{id}/sessions", EPCreateSession, byPath, s.handleCreateSession)
+	svc("PATCH "+rss+"/{id}/sessions/{session}", EPRefreshSession, byPath, s.handleRefreshSession)
+	svc("DELETE "+rss+"/{id}/sessions/{session}", EPDeleteSession, byPath, s.handleDeleteSession)
+	svc("GET "+rss+"/{id}/messages", EPGetMessage, byPath, s.handleGetMessage)
+	svc("DELETE "+rss+"/{id}/messages/{message}", EPDeleteMessage, byPath, s.handleDeleteMessage)
+	svc("POST "+rss+"/{id}/acquirejobs", EPAcquireJobs, byPath, s.handleAcquireJobs)
+	svc("GET "+rss+"/{id}/acquirablejobs", EPAcquirableJobs, byPath, s.handleAcquirableJobs)
+	svc("POST "+rss+"/{id}/generatejitconfig", EPGenerateJitConfig, byPath, s.handleGenerateJitConfig)
+	svc("GET "+agents+"/{runner}", EPGetRunner, byRunner, s.handleGetRunner)
+	svc("GET "+agents, EPGetRunnerByName, nil, s.handleGetRunnerByName)
+	svc("DELETE "+agents+"/{runner}", EPRemoveRunner, byRunner, s.handleRemoveRunner)
+
+	s.controlRoutes(mux)
+	return mux
+}

@@ -1,0 +1,346 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package simulator
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+)
+
+// Job is a workflow job to queue.
+type Job struct {
+	// Labels are the job's runs-on labels. It is routed to scale sets whose labels (the
+	// scale set's name is always one) include all of them, case-insensitively. A job
+	// without labels matches no scale set.
+	Labels []string `json:"labels"`
+	// Owner (org or user) and Repository decide which scopes see the job: a repository
+	// scope only its own jobs, an organization its repositories', an enterprise all.
+	Owner      string `json:"owner"`
+	Repository string `json:"repository"`
+	// WorkflowRef defaults to "<owner>/<repo>/.github/workflows/ci.yml@refs/heads/main".
+	WorkflowRef string `json:"workflowRef,omitempty"`
+	// DisplayName defaults to "build".
+	DisplayName string `json:"displayName,omitempty"`
+	// EventName defaults to "push".
+	EventName string `json:"eventName,omitempty"`
+	// Duration is how long the runner emulator runs the job.
+	Duration time.Duration `json:"-"`
+	// Result is what the job ends with when a runner completes it without saying; default
+	// "succeeded".
+	Result string `json:"result,omitempty"`
+}
+
+// JobStatus is a job as the simulator tracks it.
+type JobStatus struct {
+	RequestID int64 `json:"requestId"`
+	Job       Job   `json:"job"`
+	// State is JobQueued, JobAcquired, JobAssigned, JobRunning or JobCompleted.
+	State      string `json:"state"`
+	ScaleSetID int    `json:"scaleSetId,omitempty"`
+	RunnerID   int    `json:"runnerId,omitempty"`
+	RunnerName string `json:"runnerName,omitempty"`
+	Result     string `json:"result,omitempty"`
+	// Attempts counts assignments to a scale set (cancel-and-requeue adds one each time).
+	Attempts    int       `json:"attempts"`
+	QueuedAt    time.Time `json:"queuedAt,omitzero"`
+	AssignedAt  time.Time `json:"assignedAt,omitzero"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	CompletedAt time.Time `json:"completedAt,omitzero"`
+}
+
+// RunnerInfo is a registered runner.
+type RunnerInfo struct {
+	ID           int    `json:"id"`
+	Name         string `json:"name"`
+	ScaleSetID   int    `json:"scaleSetId"`
+	Online       bool   `json:"online"`
+	Busy         bool   `json:"busy"`
+	JobRequestID int64  `json:"jobRequestId,omitempty"`
+}
+
+// Errors of the runner side.
+var (
+	// ErrUnknownJITConfig: the JIT config was not issued by this simulator, or its runner
+	// was removed since.
+	ErrUnknownJITConfig = errors.New("JIT config not issued by this simulator, or its runner was removed")
+	// ErrRunnerNotFound: no registered runner has that id.
+	ErrRunnerNotFound = errors.New("runner not registered")
+	// ErrNoJob: the runner is not running a job.
+	ErrNoJob = errors.New("runner is not running a job")
+)
+
+// QueueJob queues a workflow job and returns its runnerRequestId. It is offered at once to
+// every matching scale set that has a message session.
+func (s *Simulator) QueueJob(j Job) int64 {
+	if j.Owner != "" && j.Repository != "" && j.WorkflowRef == "" {
+		j.WorkflowRef = j.Owner + "/" + j.Repository + "/.github/workflows/ci.yml@refs/heads/main"
+	}
+	if j.DisplayName == "" {
+		j.DisplayName = "build"
+	}
+	if j.EventName == "" {
+		j.EventName = "push"
+	}
+	if j.Result == "" {
+		j.Result = ResultSucceeded
+	}
+	j.Labels = slices.Clone(j.Labels)
+	lower := make([]string, len(j.Labels))
+	for i, l := range j.Labels {
+		lower[i] = strings.ToLower(l)
+	}
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state
+	jb := &job{
+		st:     JobStatus{RequestID: st.nextJobID, Job: j, State: JobQueued, QueuedAt: now},
+		jobID:  uuid.NewString(),
+		runID:  st.nextRunID,
+		labels: lower,
+	}
+	st.nextJobID++
+	st.nextRunID++
+	st.jobs[jb.st.RequestID] = jb
+	st.active[jb.st.RequestID] = jb
+	st.offerLocked(jb, now)
+	return jb.st.RequestID
+}
+
+// Job returns a job's status.
+func (s *Simulator) Job(id int64) (JobStatus, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.state.jobs[id]
+	if j == nil {
+		return JobStatus{}, false
+	}
+	return j.status(), true
+}
+
+func (j *job) status() JobStatus {
+	st := j.st
+	st.Job.Labels = slices.Clone(st.Job.Labels)
+	return st
+}
+
+// Jobs returns every job, completed ones included, by request id.
+func (s *Simulator) Jobs() []JobStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]JobStatus, 0, len(s.state.jobs))
+	for _, j := range s.state.jobs {
+		out = append(out, j.status())
+	}
+	slices.SortFunc(out, func(a, b JobStatus) int { return cmp.Compare(a.RequestID, b.RequestID) })
+	return out
+}
+
+func (rn *runner) info() RunnerInfo {
+	ri := RunnerInfo{ID: rn.id, Name: rn.name, ScaleSetID: rn.scaleSet.rs.ID, Online: rn.online, Busy: rn.job != nil}
+	if rn.job != nil {
+		ri.JobRequestID = rn.job.st.RequestID
+	}
+	return ri
+}
+
+// ConnectRunner brings the runner of a JIT config online, as the runner process does when
+// it starts. Connecting an online runner again is allowed (a restarted emulator).
+func (s *Simulator) ConnectRunner(encodedJITConfig string) (RunnerInfo, error) {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(encodedJITConfig)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.state.jitConfigs[sum]
+	rn := s.state.runners[id]
+	if !ok || rn == nil {
+		return RunnerInfo{}, ErrUnknownJITConfig
+	}
+	rn.online = true
+	return rn.info(), nil
+}
+
+// AcquireRunnerJob lets an online runner take the oldest job assigned to its scale set
+// (JobStarted). A runner already running a job gets that job back. It returns false when
+// there is no job now or the runner is not online.
+func (s *Simulator) AcquireRunnerJob(runnerID int) (JobStatus, bool) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rn := s.state.runners[runnerID]
+	if rn == nil || !rn.online {
+		return JobStatus{}, false
+	}
+	if rn.job != nil {
+		return rn.job.status(), true
+	}
+	j := s.state.startLocked(rn, now)
+	if j == nil {
+		return JobStatus{}, false
+	}
+	return j.status(), true
+}
+
+// CompleteRunnerJob ends the runner's job with result (empty: the job's Result) and
+// deregisters the runner, as an ephemeral runner does.
+func (s *Simulator) CompleteRunnerJob(runnerID int, result string) error {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rn := s.state.runners[runnerID]
+	if rn == nil {
+		return fmt.Errorf("runner %d: %w", runnerID, ErrRunnerNotFound)
+	}
+	j := rn.job
+	if j == nil {
+		return fmt.Errorf("runner %d: %w", runnerID, ErrNoJob)
+	}
+	if result == "" {
+		result = j.st.Job.Result
+	}
+	rn.job = nil
+	rn.online = false
+	s.state.removeRunnerLocked(rn)
+	s.state.finishLocked(j, result, now)
+	return nil
+}
+
+// DisconnectRunner takes a runner offline; its registration stays. A job it was running
+// fails, as the service fails a job whose runner lost communication.
+func (s *Simulator) DisconnectRunner(runnerID int) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rn := s.state.runners[runnerID]
+	if rn == nil {
+		return
+	}
+	rn.online = false
+	if j := rn.job; j != nil {
+		rn.job = nil
+		s.state.finishLocked(j, ResultFailed, now)
+	}
+}
+
+// Runners lists the registered runners by id.
+func (s *Simulator) Runners() []RunnerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RunnerInfo, 0, len(s.state.runners))
+	for _, rn := range s.state.runners {
+		out = append(out, rn.info())
+	}
+	slices.SortFunc(out, func(a, b RunnerInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// VanishScaleSet deletes a scale set on the GitHub side behind the client's back: its
+// session, queue and runners go; its queued work is queued again and a job running on
+// one of its runners ends "canceled". Later calls about it answer 404
+// RunnerScaleSetNotFoundException.
+func (s *Simulator) VanishScaleSet(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss := s.state.scaleSets[id]; ss != nil {
+		s.state.removeScaleSetLocked(ss, s.clock.Now())
+	}
+}
+
+// ExpireQueueTokens makes every current message-queue token answer 401; a session refresh
+// (PATCH) issues a working one.
+func (s *Simulator) ExpireQueueTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, qt := range s.state.queueTokens {
+		qt.expired = true
+	}
+}
+
+// ScaleSets lists every scale set of every tenant, with fresh statistics, by id.
+func (s *Simulator) ScaleSets() []actions.RunnerScaleSet {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []actions.RunnerScaleSet
+	for _, ss := range s.state.sortedScaleSets() {
+		out = append(out, s.state.scaleSetView(ss))
+	}
+	return out
+}
+
+// Sessions lists the active message sessions, by scale set id.
+func (s *Simulator) Sessions() []actions.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []actions.Session
+	for _, ss := range s.state.sortedScaleSets() {
+		if ss.session != nil {
+			out = append(out, s.sessionView(ss.session))
+		}
+	}
+	return out
+}
+
+// Statistics returns a scale set's statistics as a message would carry them now.
+func (s *Simulator) Statistics(scaleSetID int) (actions.Statistics, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.state.scaleSets[scaleSetID]
+	if ss == nil {
+		return actions.Statistics{}, false
+	}
+	return *s.state.statsLocked(ss), true
+}
+
+// AddRunnerGroup adds a runner group, visible to every tenant, and returns it. Adding an
+// existing name returns the existing group.
+func (s *Simulator) AddRunnerGroup(name string) actions.RunnerGroup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state
+	for _, g := range st.groups {
+		if strings.EqualFold(g.Name, name) {
+			return st.groupView(g)
+		}
+	}
+	g := actions.RunnerGroup{ID: st.nextGroupID, Name: name}
+	st.nextGroupID++
+	st.groups = append(st.groups, g)
+	return g
+}
+
+// DropSession ends a scale set's message session on the service side, as the service does
+// when a crashed listener's session expires. It reports whether there was one.
+func (s *Simulator) DropSession(scaleSetID int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.state.scaleSets[scaleSetID]
+	if ss == nil || ss.session == nil {
+		return false
+	}
+	delete(s.state.sessions, ss.session.id)
+	ss.session = nil
+	ss.wakeLocked()
+	return true
+}
