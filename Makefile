@@ -16,6 +16,7 @@ tools: ## Build the pinned control plane, kubectl, kwok and helm into _output/bi
 build: ## Build our binaries into _output/bin.
 	$(GO) build -o $(BIN)/runnerset-apiserver ./cmd/apiserver
 	$(GO) build -o $(BIN)/local-up ./cmd/local-up
+	$(GO) build -o $(BIN)/github-simulator ./cmd/github-simulator
 
 .PHONY: generate
 generate: ## Regenerate deepcopy, conversion, defaults, OpenAPI and clients.
@@ -35,7 +36,7 @@ test-unit: ## Unit tests: no cluster (-short skips the tests that start one).
 
 .PHONY: test-e2e
 test-e2e: tools build ## The local system's own tests, then the e2e suite, on real control planes.
-	$(GO) test -count=1 ./pkg/localsystem/...
+	$(GO) test -count=1 ./pkg/localsystem/... ./pkg/runneremulator/... ./cmd/github-simulator/...
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/... -args -bin-dir=$(BIN)
 
 .PHONY: test
@@ -44,7 +45,16 @@ test: test-unit test-e2e ## Everything CI runs.
 .PHONY: run
 run: tools build ## The whole system on 127.0.0.1 until Ctrl-C.
 	$(BIN)/local-up --bin-dir=$(BIN) --dir=$(CURDIR)/_output/local --server-binary=$(BIN)/runnerset-apiserver \
+		--simulator-binary=$(BIN)/github-simulator \
 		--manifests=$(CURDIR)/artifacts/example --samples=$(CURDIR)/artifacts/example/runnersets
+
+JOBS ?= 20
+DURATION ?= 20s
+.PHONY: demo
+demo: ## While `make run` runs: queue JOBS jobs (default 20) on the sample RunnerSet team-a/linux-small.
+	@url=$$(cat _output/local/simulator.url 2>/dev/null) || { echo "make run is not running (no _output/local/simulator.url)"; exit 1; }; \
+	curl -sf -XPOST "$$url/_sim/jobs" -d '{"labels":["linux-small"],"owner":"team-a","repository":"app","duration":"$(DURATION)","count":$(JOBS)}' >/dev/null && \
+	echo "queued $(JOBS) jobs of $(DURATION) for runs-on: linux-small in team-a/app; watch: kubectl get runners -n team-a -w"
 
 .PHONY: clean
 clean:

@@ -43,12 +43,13 @@ import (
 const markerFile = ".local-up"
 
 type options struct {
-	binDir       string
-	dir          string
-	serverBinary string
-	manifests    string
-	samples      string
-	extraArgs    string
+	binDir          string
+	dir             string
+	serverBinary    string
+	simulatorBinary string
+	manifests       string
+	samples         string
+	extraArgs       string
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	fs.StringVar(&o.serverBinary, "server-binary", "_output/bin/runnerset-apiserver", "the built runnerset-apiserver; empty starts the control plane only")
 	fs.StringVar(&o.manifests, "manifests", "artifacts/example", "directory of the example manifests (RBAC, APIService, team bindings)")
 	fs.StringVar(&o.samples, "samples", "artifacts/example/runnersets", "directory of YAML applied once everything is up; skipped if absent")
+	fs.StringVar(&o.simulatorBinary, "simulator-binary", "_output/bin/github-simulator", "the built github-simulator, GitHub for the local system; empty starts none")
 	fs.StringVar(&o.extraArgs, "extra-args", "", "space-separated extra flags for the runnerset-apiserver, e.g. \"--v=4\" (no quoting)")
 	klog.InitFlags(fs)
 	_ = fs.Parse(os.Args[1:])
@@ -79,6 +81,9 @@ func run(o options, out io.Writer) error {
 		return err
 	}
 	opts := localsystem.Options{BinDir: o.binDir, Dir: o.dir}
+	if o.simulatorBinary != "" {
+		opts.Simulator = &localsystem.SimulatorOptions{Binary: o.simulatorBinary}
+	}
 	if o.serverBinary != "" {
 		opts.Server = &localsystem.ServerOptions{
 			Binary:       o.serverBinary,
@@ -103,7 +108,7 @@ func run(o options, out io.Writer) error {
 	}
 	if opts.Server != nil {
 		if _, err := os.Stat(o.samples); err == nil {
-			if err := s.ApplyFile(ctx, o.samples); err != nil {
+			if err := applySamples(ctx, s, o.samples); err != nil {
 				return fmt.Errorf("applying samples: %w", err)
 			}
 		} else {
@@ -122,6 +127,31 @@ func run(o options, out io.Writer) error {
 	case err := <-s.Failed():
 		return err
 	}
+}
+
+// applySamples applies the sample manifests. They name github.com, as a user's would; here
+// GitHub is the simulator, so its URL takes github.com's place.
+func applySamples(ctx context.Context, s *localsystem.System, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return err
+		}
+		if url := s.SimulatorURL(); url != "" {
+			data = []byte(strings.ReplaceAll(string(data), "https://github.com/", url+"/"))
+		}
+		if err := s.Apply(ctx, data); err != nil {
+			return fmt.Errorf("%s: %w", e.Name(), err)
+		}
+	}
+	return nil
 }
 
 // resetDir empties dir, refusing to touch a non-empty directory that local-up did not create.
@@ -161,6 +191,11 @@ func printUsage(out io.Writer, s *localsystem.System, withServer bool, took time
 		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get runnersets -n team-a\n", alice)
 		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get runnersets -n team-a   # Forbidden: bob edits team-b only\n", bob)
 		fmt.Fprintf(out, "  kubectl explain runnerset.spec\n")
+		if url := s.SimulatorURL(); url != "" {
+			fmt.Fprintf(out, "\nGitHub is the simulator at %s (the samples point there).\n", url)
+			fmt.Fprintf(out, "  make demo JOBS=20                        # queue 20 jobs on team-a/linux-small\n")
+			fmt.Fprintf(out, "  kubectl get runners -A -w                # watch runners come, take jobs and go\n")
+		}
 	} else {
 		fmt.Fprintf(out, "  kubectl get nodes\n")
 		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get pods -n kube-system   # Forbidden\n", alice)

@@ -19,6 +19,8 @@ limitations under the License.
 package apiserver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,12 +33,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	scalescheme "k8s.io/client-go/scale/scheme"
 	scaleautoscalingv1 "k8s.io/client-go/scale/scheme/autoscalingv1"
+	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/install"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
+	ghactions "actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/registry/actions/runner"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
 	"actions.dev/runnerset-apiserver/pkg/registry/configmapstore"
+	"actions.dev/runnerset-apiserver/pkg/scaler"
 )
 
 var (
@@ -51,6 +58,7 @@ func init() {
 	utilruntime.Must(scalescheme.AddToScheme(Scheme))
 	utilruntime.Must(scaleautoscalingv1.AddToScheme(Scheme))
 	utilruntime.Must(Scheme.AddFieldLabelConversionFunc(v1alpha1.SchemeGroupVersion.WithKind("RunnerSet"), metaFieldsOnly))
+	utilruntime.Must(Scheme.AddFieldLabelConversionFunc(v1alpha1.SchemeGroupVersion.WithKind("Runner"), metaFieldsOnly))
 
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
 	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
@@ -77,6 +85,10 @@ func metaFieldsOnly(label, value string) (string, string, error) {
 type ExtraConfig struct {
 	// KubeClient reaches the cluster that stores RunnerSets (as ConfigMaps) and runs runners.
 	KubeClient kubernetes.Interface
+	// GitHub builds Actions Service clients; used by the scaler and by runner deletion.
+	GitHub scaler.ClientFactory
+	// Scaler configures the scaler; nil runs none (this replica only serves the API).
+	Scaler *scaler.Config
 }
 
 // Config is the whole server configuration.
@@ -133,14 +145,67 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 		return nil, err
 	}
 
+	kube := c.ExtraConfig.KubeClient.CoreV1()
+	runners := runner.NewREST(kube, kube, rsStorage.RunnerSet, &deregisterer{factory: c.ExtraConfig.GitHub})
+
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(actions.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"runnersets":        rsStorage.RunnerSet,
 		"runnersets/status": rsStorage.Status,
 		"runnersets/scale":  rsStorage.Scale,
+		"runners":           runners,
 	}
 	if err := s.GenericAPIServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, err
 	}
+
+	if sc := c.ExtraConfig.Scaler; sc != nil {
+		loopback := c.GenericConfig.LoopbackClientConfig
+		err := s.GenericAPIServer.AddPostStartHook("start-scaler", func(hookCtx genericapiserver.PostStartHookContext) error {
+			// The scaler reads RunnerSets and writes their status through this server itself.
+			client, err := clientset.NewForConfig(loopback)
+			if err != nil {
+				return err
+			}
+			cfg := *sc
+			cfg.Client = client
+			go func() {
+				if err := scaler.New(cfg).Run(hookCtx); err != nil {
+					klog.ErrorS(err, "Scaler stopped")
+				}
+			}()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// deregisterer removes runners on GitHub for kubectl delete runner, on any replica.
+type deregisterer struct {
+	factory scaler.ClientFactory
+}
+
+func (d *deregisterer) Deregister(ctx context.Context, rs *actions.RunnerSet, runnerID int64) error {
+	if d.factory == nil {
+		return fmt.Errorf("this server has no GitHub access configured")
+	}
+	versioned := &v1alpha1.RunnerSet{}
+	if err := Scheme.Convert(rs, versioned, nil); err != nil {
+		return err
+	}
+	client, err := d.factory.ForRunnerSet(ctx, versioned)
+	if err != nil {
+		return err
+	}
+	err = client.RemoveRunner(ctx, int(runnerID))
+	switch {
+	case errors.Is(err, ghactions.ErrJobStillRunning):
+		return runner.ErrRunnerBusy
+	case errors.Is(err, ghactions.ErrRunnerNotFound):
+		return nil
+	}
+	return err
 }

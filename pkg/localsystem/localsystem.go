@@ -110,6 +110,8 @@ type Options struct {
 	// Server, if set, also starts the runnerset-apiserver and registers it as an aggregated
 	// API. Nil starts the control plane only.
 	Server *ServerOptions
+	// Simulator, if set, also starts the GitHub simulator with the runner emulator.
+	Simulator *SimulatorOptions
 }
 
 // ServerOptions configures the aggregated runnerset-apiserver.
@@ -132,6 +134,7 @@ type System struct {
 
 	apiServerURL string
 	serverPort   int
+	simulatorURL string
 	// restConfigs and kubeconfigs are keyed by user name; they are written once during Start.
 	restConfigs map[string]*rest.Config
 	kubeconfigs map[string]string
@@ -191,6 +194,11 @@ func (s *System) startAll(ctx context.Context, o Options) error {
 	}
 	klog.InfoS("Control plane ready", "apiserver", s.apiServerURL, "dir", s.dir, "duration", time.Since(begin).Round(time.Millisecond))
 
+	if o.Simulator != nil {
+		if err := s.startSimulator(ctx, o.Simulator); err != nil {
+			return err
+		}
+	}
 	if o.Server != nil {
 		serverBegin := time.Now()
 		if err := s.startServer(ctx, o.Server); err != nil {
@@ -678,9 +686,8 @@ func fakeNode() *corev1.Node {
 				"type":                          "kwok",
 			},
 		},
-		Spec: corev1.NodeSpec{
-			Taints: []corev1.Taint{{Key: FakeNodeTaintKey, Value: FakeNodeTaintVal, Effect: corev1.TaintEffectNoSchedule}},
-		},
+		// No taint: this is the cluster's only node, so runner pods rendered from users'
+		// templates land here as they would on a real node, without a kwok toleration.
 		Status: corev1.NodeStatus{
 			Allocatable: resources,
 			Capacity:    resources,
@@ -689,7 +696,8 @@ func fakeNode() *corev1.Node {
 	}
 }
 
-// FakeNodeToleration tolerates the fake node's taint; pods meant for kwok need it.
+// FakeNodeToleration tolerates the taint kwok nodes usually carry; the local node has none, so
+// pods need it only to run unchanged on clusters with tainted kwok nodes.
 func FakeNodeToleration() corev1.Toleration {
 	return corev1.Toleration{Key: FakeNodeTaintKey, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}
 }

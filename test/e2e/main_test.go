@@ -33,11 +33,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
+	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
+	"actions.dev/runnerset-apiserver/pkg/runneremulator"
 )
 
 var (
@@ -45,6 +50,8 @@ var (
 	keepDir = flag.Bool("keep", false, "keep the state directory (logs, kubeconfigs) after the run")
 
 	sys *localsystem.System
+	// gh is GitHub for this run: the simulator, on 127.0.0.1, in this process.
+	gh *simulator.Simulator
 )
 
 func repoRoot() string {
@@ -69,6 +76,12 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	gh, err = simulator.Start(simulator.Options{LongPollHold: 2 * time.Second, AssignTimeout: time.Minute})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting the GitHub simulator: %v\n", err)
+		return 1
+	}
+	defer gh.Close()
 	start := time.Now()
 	sys, err = localsystem.Start(ctx, localsystem.Options{
 		BinDir: *binDir,
@@ -89,7 +102,19 @@ func run(m *testing.M) int {
 		sys.Stop()
 		return 1
 	}
+	// Runner pods get runner processes from the emulator: no container runs on kwok's node.
+	emu, err := runneremulator.New(runneremulator.Config{Client: sys.AdminClient(), Runners: gh})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runner emulator: %v\n", err)
+		sys.Stop()
+		return 1
+	}
+	emuCtx, stopEmu := context.WithCancel(context.Background())
+	emuDone := make(chan struct{})
+	go func() { defer close(emuDone); _ = emu.Run(emuCtx) }()
 	code := m.Run()
+	stopEmu()
+	<-emuDone
 	sys.Stop()
 	if code != 0 {
 		fmt.Printf("logs kept in %s/logs\n", dir)
@@ -154,4 +179,38 @@ func namespace(t *testing.T, name string) string {
 		_, _, _ = sys.Kubectl(context.Background(), "admin", "delete", "namespace", name, "--wait=false")
 	})
 	return name
+}
+
+// samplesForSimulator copies the sample RunnerSets with github.com replaced by the simulator.
+func samplesForSimulator(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot(), "artifacts", "example", "runnersets")
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		data = []byte(strings.ReplaceAll(string(data), "https://github.com/", gh.URL()+"/"))
+		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644))
+	}
+	return dst
+}
+
+// settled waits until the scaler has acted on the RunnerSet's current generation, so a test
+// that updates it next does not race the scaler's status write.
+func settled(t *testing.T, ns, name string) *v1alpha1.RunnerSet {
+	t.Helper()
+	var rs *v1alpha1.RunnerSet
+	eventually(t, 30*time.Second, "RunnerSet "+ns+"/"+name+" to settle", func(ctx context.Context) (bool, error) {
+		got, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		rs = got
+		return got.Status.ObservedGeneration == got.Generation &&
+			meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady) != nil &&
+			meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionGitHubAuthenticated) != nil, nil
+	})
+	return rs
 }

@@ -46,6 +46,7 @@ func TestWatchResumeAndWatchList(t *testing.T) {
 	ns := namespace(t, "e2e-watchlist")
 	rc := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns)
 	create(t, runnerSet(ns, "a"))
+	settled(t, ns, "a")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -55,6 +56,8 @@ func TestWatchResumeAndWatchList(t *testing.T) {
 	require.NoError(t, err)
 	w, err := rc.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
 	require.NoError(t, err)
+	// The first change after the list's resourceVersion is the patch (the scaler's status
+	// writes for it can only follow).
 	ev := <-w.ResultChan()
 	w.Stop()
 	require.Equal(t, watch.Modified, ev.Type, "the change after the list's resourceVersion is replayed")
@@ -87,6 +90,7 @@ func TestWatchResumeAndWatchList(t *testing.T) {
 func TestPolymorphicScaleClient(t *testing.T) {
 	ns := namespace(t, "e2e-hpa")
 	create(t, runnerSet(ns, "h"))
+	settled(t, ns, "h")
 	cfg := sys.RESTConfig("admin")
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	require.NoError(t, err)

@@ -21,14 +21,23 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/client-go/kubernetes"
-	basecompatibility "k8s.io/component-base/compatibility"
 	cliflag "k8s.io/component-base/cli/flag"
+	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	baseversion "k8s.io/component-base/version"
@@ -36,6 +45,7 @@ import (
 
 	"actions.dev/runnerset-apiserver/pkg/apiserver"
 	generatedopenapi "actions.dev/runnerset-apiserver/pkg/generated/openapi"
+	"actions.dev/runnerset-apiserver/pkg/scaler"
 )
 
 // Options are the command's flags. The generic server's recommended options are used without
@@ -47,13 +57,45 @@ type Options struct {
 	// ClientQPS and ClientBurst bound this server's own requests to the kube-apiserver.
 	ClientQPS   float32
 	ClientBurst int
+
+	Scaler ScalerOptions
+}
+
+// ScalerOptions configure the scaler and its leader election.
+type ScalerOptions struct {
+	Enabled        bool
+	LeaderElect    bool
+	LeaseNamespace string
+	LeaseDuration  time.Duration
+	RenewDeadline  time.Duration
+	RetryPeriod    time.Duration
+	DrainTimeout   time.Duration
+	GitHubGiveUp   time.Duration
+	CreateParallel int
+	AllowedHosts   []string
+}
+
+// AddFlags registers the scaler flags.
+func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.Enabled, "scaler", o.Enabled, "Run the scaler (on the elected leader). Without it this replica only serves the API.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica to run the scaler through a Lease. Turn off only with a single replica.")
+	fs.StringVar(&o.LeaseNamespace, "leader-elect-namespace", o.LeaseNamespace, "Namespace of the scaler's Lease (default: $POD_NAMESPACE, else runnerset-system).")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a Lease holds without renewal.")
+	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "How long the leader keeps trying to renew before it stops leading.")
+	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often candidates try to acquire the Lease.")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "How long a deleted RunnerSet waits for busy runners before removing them.")
+	fs.DurationVar(&o.GitHubGiveUp, "github-give-up", o.GitHubGiveUp, "How long GitHub may be unreachable before a deletion stops waiting for it (an event lists what was left).")
+	fs.IntVar(&o.CreateParallel, "runner-create-parallelism", o.CreateParallel, "Runners created in parallel per RunnerSet.")
+	fs.StringSliceVar(&o.AllowedHosts, "allowed-github-hosts", o.AllowedHosts, "If set, the only hosts (host or host:port) a RunnerSet's githubConfigUrl may name, e.g. github.com,ghes.example.com. Others get condition GitHubAuthenticated=False (HostNotAllowed) and no request.")
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	ro := genericoptions.NewRecommendedOptions("", apiserver.StorageCodec())
 	ro.Etcd = nil
-	return &Options{RecommendedOptions: ro, Logs: logs.NewOptions(), ClientQPS: 50, ClientBurst: 100}
+	return &Options{RecommendedOptions: ro, Logs: logs.NewOptions(), ClientQPS: 50, ClientBurst: 100,
+		Scaler: ScalerOptions{Enabled: true, LeaderElect: true, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
+			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16}}
 }
 
 // Flags groups the flags into named sections for --help.
@@ -70,6 +112,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	c := fss.FlagSet("cluster")
 	c.Float32Var(&o.ClientQPS, "kube-api-qps", o.ClientQPS, "Queries per second this server sends to the kube-apiserver.")
 	c.IntVar(&o.ClientBurst, "kube-api-burst", o.ClientBurst, "Burst of requests this server sends to the kube-apiserver.")
+	o.Scaler.AddFlags(fss.FlagSet("scaler"))
 	return fss
 }
 
@@ -111,10 +154,43 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &apiserver.Config{
-		GenericConfig: serverConfig,
-		ExtraConfig:   apiserver.ExtraConfig{KubeClient: kubeClient},
-	}, nil
+	userAgent := "runnerset-apiserver/" + baseversion.Get().GitVersion
+	factory := &scaler.SecretFactory{KubeClient: kubeClient, UserAgent: userAgent, Clock: clock.RealClock{}, AllowedHosts: o.Scaler.AllowedHosts}
+	extra := apiserver.ExtraConfig{KubeClient: kubeClient, GitHub: factory}
+	if o.Scaler.Enabled {
+		extra.Scaler = o.scalerConfig(kubeClient, factory, userAgent)
+	}
+	return &apiserver.Config{GenericConfig: serverConfig, ExtraConfig: extra}, nil
+}
+
+func (o *Options) scalerConfig(kubeClient kubernetes.Interface, factory scaler.ClientFactory, userAgent string) *scaler.Config {
+	host, _ := os.Hostname()
+	identity := host + "_" + string(uuid.NewUUID())
+	ns := o.Scaler.LeaseNamespace
+	if ns == "" {
+		ns = os.Getenv("POD_NAMESPACE")
+	}
+	if ns == "" {
+		ns = "runnerset-system"
+	}
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+	recorder := broadcaster.NewRecorder(apiserver.Scheme, corev1.EventSource{Component: "runnerset-apiserver"})
+	return &scaler.Config{
+		KubeClient: kubeClient,
+		GitHub:     factory,
+		Recorder:   recorder,
+		Clock:      clock.RealClock{},
+		Identity:   identity,
+		UserAgent:  userAgent,
+		LeaderElection: scaler.LeaderElectionConfig{
+			Enabled: o.Scaler.LeaderElect, Namespace: ns,
+			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
+		},
+		CreateConcurrency: o.Scaler.CreateParallel,
+		DrainTimeout:      o.Scaler.DrainTimeout,
+		GitHubGiveUp:      o.Scaler.GitHubGiveUp,
+	}
 }
 
 // Run starts the server and blocks until ctx ends.

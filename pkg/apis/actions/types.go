@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -104,7 +104,18 @@ type RunnerSetStatus struct {
 	RunningJobs        int32
 	Selector           string
 	LastMessageTime    *metav1.Time
+	SessionID          string
+	GitHubOnlyRunners  []GitHubRunner
 	Conditions         []metav1.Condition
+}
+
+// GitHubRunner is a runner as GitHub lists it.
+type GitHubRunner struct {
+	ID        int64
+	Name      string
+	Status    string
+	Busy      bool
+	FirstSeen *metav1.Time
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -116,6 +127,69 @@ type RunnerSetList struct {
 
 	Items []RunnerSet
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Runner is one ephemeral runner, seen from GitHub and from the cluster.
+type Runner struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+
+	Status RunnerStatus
+}
+
+// RunnerStatus is a runner's state on both sides.
+type RunnerStatus struct {
+	RunnerSet  string
+	ScaleSetID int64
+	RunnerID   int64
+	GitHub     RunnerGitHubState
+	Job        *RunnerJob
+	Pod        *RunnerPod
+	Drift      string
+}
+
+// RunnerGitHubState is GitHub's view of a runner.
+type RunnerGitHubState struct {
+	Status string
+	Busy   bool
+}
+
+// RunnerJob is the job a runner runs.
+type RunnerJob struct {
+	RequestID   int64
+	JobID       string
+	Repository  string
+	WorkflowRef string
+	DisplayName string
+	RunID       int64
+	Started     *metav1.Time
+	Result      string
+}
+
+// RunnerPod is the cluster's view of a runner.
+type RunnerPod struct {
+	Phase    string
+	Reason   string
+	Node     string
+	Restarts int32
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunnerList is a list of Runners.
+type RunnerList struct {
+	metav1.TypeMeta
+	metav1.ListMeta
+
+	Items []Runner
+}
+
+// Drift kinds of a Runner.
+const (
+	DriftGitHubOnly  = "GitHubOnly"
+	DriftClusterOnly = "ClusterOnly"
+)
 
 // Condition types of a RunnerSet; see the v1alpha1 package for their meaning.
 const (

@@ -34,6 +34,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 	// Group=actions.dev, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithKind("ContainerMode"):
 		return &actionsv1alpha1.ContainerModeApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("GitHubRunner"):
+		return &actionsv1alpha1.GitHubRunnerApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProxyConfig"):
 		return &actionsv1alpha1.ProxyConfigApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProxyServerConfig"):

@@ -37,12 +37,19 @@ import (
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
 		v1alpha1.ContainerMode{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_ContainerMode(ref),
+		v1alpha1.GitHubRunner{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_GitHubRunner(ref),
 		v1alpha1.ProxyConfig{}.OpenAPIModelName():                      schema_pkg_apis_actions_v1alpha1_ProxyConfig(ref),
 		v1alpha1.ProxyServerConfig{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_ProxyServerConfig(ref),
+		v1alpha1.Runner{}.OpenAPIModelName():                           schema_pkg_apis_actions_v1alpha1_Runner(ref),
+		v1alpha1.RunnerGitHubState{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_RunnerGitHubState(ref),
+		v1alpha1.RunnerJob{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RunnerJob(ref),
+		v1alpha1.RunnerList{}.OpenAPIModelName():                       schema_pkg_apis_actions_v1alpha1_RunnerList(ref),
+		v1alpha1.RunnerPod{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RunnerPod(ref),
 		v1alpha1.RunnerSet{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RunnerSet(ref),
 		v1alpha1.RunnerSetList{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_RunnerSetList(ref),
 		v1alpha1.RunnerSetSpec{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref),
 		v1alpha1.RunnerSetStatus{}.OpenAPIModelName():                  schema_pkg_apis_actions_v1alpha1_RunnerSetStatus(ref),
+		v1alpha1.RunnerStatus{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_RunnerStatus(ref),
 		v1alpha1.TLSCertificateSource{}.OpenAPIModelName():             schema_pkg_apis_actions_v1alpha1_TLSCertificateSource(ref),
 		v1alpha1.TLSConfig{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_TLSConfig(ref),
 		v1.ContainerResourceMetricSource{}.OpenAPIModelName():          schema_k8sio_api_autoscaling_v1_ContainerResourceMetricSource(ref),
@@ -400,6 +407,58 @@ func schema_pkg_apis_actions_v1alpha1_ContainerMode(ref common.ReferenceCallback
 	}
 }
 
+func schema_pkg_apis_actions_v1alpha1_GitHubRunner(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "GitHubRunner is a runner as GitHub lists it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"id": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ID is the runner's id on GitHub.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the runner's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is \"online\" or \"offline\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"busy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Busy is true while it runs a job.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"firstSeen": {
+						SchemaProps: spec.SchemaProps{
+							Description: "FirstSeen is when the server first saw it without a pod.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"id", "name"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
 func schema_pkg_apis_actions_v1alpha1_ProxyConfig(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -470,6 +529,240 @@ func schema_pkg_apis_actions_v1alpha1_ProxyServerConfig(ref common.ReferenceCall
 					},
 				},
 				Required: []string{"url"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_Runner(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Runner is one ephemeral runner, seen from both sides: GitHub's (registration, online, the job it runs) and the cluster's (its pod). It is a read-only view; deleting it deregisters the runner on GitHub and deletes its pod.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard object metadata; name, namespace, labels and uid are the pod's.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is the runner's state on both sides.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.RunnerStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RunnerStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RunnerGitHubState(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunnerGitHubState is GitHub's view of a runner.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is \"online\", \"offline\" or \"unknown\".",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"busy": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Busy is true while the runner runs a job.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"status", "busy"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RunnerJob(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunnerJob is the job a runner runs.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"requestId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RequestID is the job's runner request id.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"jobId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "JobID is GitHub's job id.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"repository": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Repository is owner/name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"workflowRef": {
+						SchemaProps: spec.SchemaProps{
+							Description: "WorkflowRef is the workflow file and ref.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"displayName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DisplayName is the job's name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"runId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunID is the workflow run id.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"started": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Started is when the runner took the job.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"result": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Result is set once the job completed.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RunnerList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunnerList is a list of Runners.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard list metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Items are the Runners.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.Runner{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.Runner{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RunnerPod(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunnerPod is the cluster's view of a runner.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is the pod's phase.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Reason is why the pod is in its state, e.g. a container's waiting or terminated reason.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"node": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Node is where the pod runs.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"restarts": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Restarts counts container restarts.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
 			},
 		},
 	}
@@ -784,6 +1077,31 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetStatus(ref common.ReferenceCallba
 							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
 						},
 					},
+					"sessionId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "SessionID is the message session the server holds with the Actions Service. A server that takes over after a crash closes it instead of waiting for it to expire.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"githubOnlyRunners": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "GitHubOnlyRunners are runners registered in the scale set on GitHub that have no pod here (drift, cleaned up after a grace period).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.GitHubRunner{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 					"conditions": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -811,7 +1129,71 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetStatus(ref common.ReferenceCallba
 			},
 		},
 		Dependencies: []string{
-			metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			v1alpha1.GitHubRunner{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RunnerStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunnerStatus is a runner's state.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"runnerSet": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunnerSet is the RunnerSet the runner belongs to.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"scaleSetId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ScaleSetID is the GitHub scale set.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"runnerId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunnerID is the runner's id on GitHub.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"github": {
+						SchemaProps: spec.SchemaProps{
+							Description: "GitHub is GitHub's side.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.RunnerGitHubState{}.OpenAPIModelName()),
+						},
+					},
+					"job": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Job is the job the runner runs, once GitHub reported it started.",
+							Ref:         ref(v1alpha1.RunnerJob{}.OpenAPIModelName()),
+						},
+					},
+					"pod": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Pod is the cluster's side; unset when the runner has no pod.",
+							Ref:         ref(v1alpha1.RunnerPod{}.OpenAPIModelName()),
+						},
+					},
+					"drift": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Drift is \"GitHubOnly\" for a runner registered on GitHub without a pod, \"ClusterOnly\" for a pod GitHub does not know; empty when both sides agree.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"runnerSet", "github"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RunnerGitHubState{}.OpenAPIModelName(), v1alpha1.RunnerJob{}.OpenAPIModelName(), v1alpha1.RunnerPod{}.OpenAPIModelName()},
 	}
 }
 

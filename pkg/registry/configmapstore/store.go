@@ -64,7 +64,7 @@ type Config struct {
 	// ConfigMaps this store owns, so it is reserved on the objects themselves.
 	MarkerLabel string
 	// NamePrefix is put before the object's name to form the ConfigMap's name.
-	NamePrefix string
+	NamePrefix  string
 	NewFunc     func() runtime.Object
 	NewListFunc func() runtime.Object
 }

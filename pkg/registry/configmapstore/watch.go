@@ -118,4 +118,3 @@ func (w *watcher) translate(logger klog.Logger, ev watch.Event) (watch.Event, bo
 func reflectAppend(items reflect.Value, obj runtime.Object) reflect.Value {
 	return reflect.Append(items, reflect.ValueOf(obj).Elem())
 }
-

@@ -211,6 +211,15 @@ type RunnerSetStatus struct {
 	// LastMessageTime is when the last message from the Actions Service arrived.
 	// +optional
 	LastMessageTime *metav1.Time `json:"lastMessageTime,omitempty"`
+	// SessionID is the message session the server holds with the Actions Service. A server that
+	// takes over after a crash closes it instead of waiting for it to expire.
+	// +optional
+	SessionID string `json:"sessionId,omitempty"`
+	// GitHubOnlyRunners are runners registered in the scale set on GitHub that have no pod here
+	// (drift, cleaned up after a grace period).
+	// +optional
+	// +listType=atomic
+	GitHubOnlyRunners []GitHubRunner `json:"githubOnlyRunners,omitempty"`
 	// Conditions: Ready, GitHubAuthenticated, ScaleSetRegistered, SessionActive, and drift such as
 	// OrphanRunners, PodsFailing and RunnerVersionDeprecated.
 	// +optional
@@ -219,6 +228,23 @@ type RunnerSetStatus struct {
 	// +patchStrategy=merge
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// GitHubRunner is a runner as GitHub lists it.
+type GitHubRunner struct {
+	// ID is the runner's id on GitHub.
+	ID int64 `json:"id"`
+	// Name is the runner's name.
+	Name string `json:"name"`
+	// Status is "online" or "offline".
+	// +optional
+	Status string `json:"status,omitempty"`
+	// Busy is true while it runs a job.
+	// +optional
+	Busy bool `json:"busy,omitempty"`
+	// FirstSeen is when the server first saw it without a pod.
+	// +optional
+	FirstSeen *metav1.Time `json:"firstSeen,omitempty"`
 }
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -232,4 +258,111 @@ type RunnerSetList struct {
 
 	// Items are the RunnerSets.
 	Items []RunnerSet `json:"items"`
+}
+
+// +genclient
+// +genclient:onlyVerbs=get,list,watch,delete
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// Runner is one ephemeral runner, seen from both sides: GitHub's (registration, online, the job it
+// runs) and the cluster's (its pod). It is a read-only view; deleting it deregisters the runner on
+// GitHub and deletes its pod.
+type Runner struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata; name, namespace, labels and uid are the pod's.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Status is the runner's state on both sides.
+	// +optional
+	Status RunnerStatus `json:"status,omitempty"`
+}
+
+// RunnerStatus is a runner's state.
+type RunnerStatus struct {
+	// RunnerSet is the RunnerSet the runner belongs to.
+	RunnerSet string `json:"runnerSet"`
+	// ScaleSetID is the GitHub scale set.
+	// +optional
+	ScaleSetID int64 `json:"scaleSetId,omitempty"`
+	// RunnerID is the runner's id on GitHub.
+	// +optional
+	RunnerID int64 `json:"runnerId,omitempty"`
+	// GitHub is GitHub's side.
+	GitHub RunnerGitHubState `json:"github"`
+	// Job is the job the runner runs, once GitHub reported it started.
+	// +optional
+	Job *RunnerJob `json:"job,omitempty"`
+	// Pod is the cluster's side; unset when the runner has no pod.
+	// +optional
+	Pod *RunnerPod `json:"pod,omitempty"`
+	// Drift is "GitHubOnly" for a runner registered on GitHub without a pod, "ClusterOnly" for a
+	// pod GitHub does not know; empty when both sides agree.
+	// +optional
+	Drift string `json:"drift,omitempty"`
+}
+
+// RunnerGitHubState is GitHub's view of a runner.
+type RunnerGitHubState struct {
+	// Status is "online", "offline" or "unknown".
+	Status string `json:"status"`
+	// Busy is true while the runner runs a job.
+	Busy bool `json:"busy"`
+}
+
+// RunnerJob is the job a runner runs.
+type RunnerJob struct {
+	// RequestID is the job's runner request id.
+	// +optional
+	RequestID int64 `json:"requestId,omitempty"`
+	// JobID is GitHub's job id.
+	// +optional
+	JobID string `json:"jobId,omitempty"`
+	// Repository is owner/name.
+	// +optional
+	Repository string `json:"repository,omitempty"`
+	// WorkflowRef is the workflow file and ref.
+	// +optional
+	WorkflowRef string `json:"workflowRef,omitempty"`
+	// DisplayName is the job's name.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// RunID is the workflow run id.
+	// +optional
+	RunID int64 `json:"runId,omitempty"`
+	// Started is when the runner took the job.
+	// +optional
+	Started *metav1.Time `json:"started,omitempty"`
+	// Result is set once the job completed.
+	// +optional
+	Result string `json:"result,omitempty"`
+}
+
+// RunnerPod is the cluster's view of a runner.
+type RunnerPod struct {
+	// Phase is the pod's phase.
+	// +optional
+	Phase string `json:"phase,omitempty"`
+	// Reason is why the pod is in its state, e.g. a container's waiting or terminated reason.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Node is where the pod runs.
+	// +optional
+	Node string `json:"node,omitempty"`
+	// Restarts counts container restarts.
+	// +optional
+	Restarts int32 `json:"restarts,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RunnerList is a list of Runners.
+type RunnerList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items are the Runners.
+	Items []Runner `json:"items"`
 }

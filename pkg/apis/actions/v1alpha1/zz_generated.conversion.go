@@ -46,6 +46,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*GitHubRunner)(nil), (*actions.GitHubRunner)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_GitHubRunner_To_actions_GitHubRunner(a.(*GitHubRunner), b.(*actions.GitHubRunner), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.GitHubRunner)(nil), (*GitHubRunner)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_GitHubRunner_To_v1alpha1_GitHubRunner(a.(*actions.GitHubRunner), b.(*GitHubRunner), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*ProxyConfig)(nil), (*actions.ProxyConfig)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1alpha1_ProxyConfig_To_actions_ProxyConfig(a.(*ProxyConfig), b.(*actions.ProxyConfig), scope)
 	}); err != nil {
@@ -63,6 +73,56 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*actions.ProxyServerConfig)(nil), (*ProxyServerConfig)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_actions_ProxyServerConfig_To_v1alpha1_ProxyServerConfig(a.(*actions.ProxyServerConfig), b.(*ProxyServerConfig), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*Runner)(nil), (*actions.Runner)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_Runner_To_actions_Runner(a.(*Runner), b.(*actions.Runner), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.Runner)(nil), (*Runner)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_Runner_To_v1alpha1_Runner(a.(*actions.Runner), b.(*Runner), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*RunnerGitHubState)(nil), (*actions.RunnerGitHubState)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_RunnerGitHubState_To_actions_RunnerGitHubState(a.(*RunnerGitHubState), b.(*actions.RunnerGitHubState), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.RunnerGitHubState)(nil), (*RunnerGitHubState)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_RunnerGitHubState_To_v1alpha1_RunnerGitHubState(a.(*actions.RunnerGitHubState), b.(*RunnerGitHubState), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*RunnerJob)(nil), (*actions.RunnerJob)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_RunnerJob_To_actions_RunnerJob(a.(*RunnerJob), b.(*actions.RunnerJob), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.RunnerJob)(nil), (*RunnerJob)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_RunnerJob_To_v1alpha1_RunnerJob(a.(*actions.RunnerJob), b.(*RunnerJob), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*RunnerList)(nil), (*actions.RunnerList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_RunnerList_To_actions_RunnerList(a.(*RunnerList), b.(*actions.RunnerList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.RunnerList)(nil), (*RunnerList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_RunnerList_To_v1alpha1_RunnerList(a.(*actions.RunnerList), b.(*RunnerList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*RunnerPod)(nil), (*actions.RunnerPod)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_RunnerPod_To_actions_RunnerPod(a.(*RunnerPod), b.(*actions.RunnerPod), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.RunnerPod)(nil), (*RunnerPod)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_RunnerPod_To_v1alpha1_RunnerPod(a.(*actions.RunnerPod), b.(*RunnerPod), scope)
 	}); err != nil {
 		return err
 	}
@@ -103,6 +163,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*actions.RunnerSetStatus)(nil), (*RunnerSetStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_actions_RunnerSetStatus_To_v1alpha1_RunnerSetStatus(a.(*actions.RunnerSetStatus), b.(*RunnerSetStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*RunnerStatus)(nil), (*actions.RunnerStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1alpha1_RunnerStatus_To_actions_RunnerStatus(a.(*RunnerStatus), b.(*actions.RunnerStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*actions.RunnerStatus)(nil), (*RunnerStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_actions_RunnerStatus_To_v1alpha1_RunnerStatus(a.(*actions.RunnerStatus), b.(*RunnerStatus), scope)
 	}); err != nil {
 		return err
 	}
@@ -149,6 +219,26 @@ func Convert_actions_ContainerMode_To_v1alpha1_ContainerMode(in *actions.Contain
 	return autoConvert_actions_ContainerMode_To_v1alpha1_ContainerMode(in, out, s)
 }
 
+func autoConvert_v1alpha1_GitHubRunner_To_actions_GitHubRunner(in *GitHubRunner, out *actions.GitHubRunner, s conversion.Scope) error {
+	*out = *(*actions.GitHubRunner)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_GitHubRunner_To_actions_GitHubRunner is an autogenerated conversion function.
+func Convert_v1alpha1_GitHubRunner_To_actions_GitHubRunner(in *GitHubRunner, out *actions.GitHubRunner, s conversion.Scope) error {
+	return autoConvert_v1alpha1_GitHubRunner_To_actions_GitHubRunner(in, out, s)
+}
+
+func autoConvert_actions_GitHubRunner_To_v1alpha1_GitHubRunner(in *actions.GitHubRunner, out *GitHubRunner, s conversion.Scope) error {
+	*out = *(*GitHubRunner)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_actions_GitHubRunner_To_v1alpha1_GitHubRunner is an autogenerated conversion function.
+func Convert_actions_GitHubRunner_To_v1alpha1_GitHubRunner(in *actions.GitHubRunner, out *GitHubRunner, s conversion.Scope) error {
+	return autoConvert_actions_GitHubRunner_To_v1alpha1_GitHubRunner(in, out, s)
+}
+
 func autoConvert_v1alpha1_ProxyConfig_To_actions_ProxyConfig(in *ProxyConfig, out *actions.ProxyConfig, s conversion.Scope) error {
 	*out = *(*actions.ProxyConfig)(unsafe.Pointer(in))
 	return nil
@@ -187,6 +277,114 @@ func autoConvert_actions_ProxyServerConfig_To_v1alpha1_ProxyServerConfig(in *act
 // Convert_actions_ProxyServerConfig_To_v1alpha1_ProxyServerConfig is an autogenerated conversion function.
 func Convert_actions_ProxyServerConfig_To_v1alpha1_ProxyServerConfig(in *actions.ProxyServerConfig, out *ProxyServerConfig, s conversion.Scope) error {
 	return autoConvert_actions_ProxyServerConfig_To_v1alpha1_ProxyServerConfig(in, out, s)
+}
+
+func autoConvert_v1alpha1_Runner_To_actions_Runner(in *Runner, out *actions.Runner, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_v1alpha1_RunnerStatus_To_actions_RunnerStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_v1alpha1_Runner_To_actions_Runner is an autogenerated conversion function.
+func Convert_v1alpha1_Runner_To_actions_Runner(in *Runner, out *actions.Runner, s conversion.Scope) error {
+	return autoConvert_v1alpha1_Runner_To_actions_Runner(in, out, s)
+}
+
+func autoConvert_actions_Runner_To_v1alpha1_Runner(in *actions.Runner, out *Runner, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_actions_RunnerStatus_To_v1alpha1_RunnerStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_actions_Runner_To_v1alpha1_Runner is an autogenerated conversion function.
+func Convert_actions_Runner_To_v1alpha1_Runner(in *actions.Runner, out *Runner, s conversion.Scope) error {
+	return autoConvert_actions_Runner_To_v1alpha1_Runner(in, out, s)
+}
+
+func autoConvert_v1alpha1_RunnerGitHubState_To_actions_RunnerGitHubState(in *RunnerGitHubState, out *actions.RunnerGitHubState, s conversion.Scope) error {
+	*out = *(*actions.RunnerGitHubState)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_RunnerGitHubState_To_actions_RunnerGitHubState is an autogenerated conversion function.
+func Convert_v1alpha1_RunnerGitHubState_To_actions_RunnerGitHubState(in *RunnerGitHubState, out *actions.RunnerGitHubState, s conversion.Scope) error {
+	return autoConvert_v1alpha1_RunnerGitHubState_To_actions_RunnerGitHubState(in, out, s)
+}
+
+func autoConvert_actions_RunnerGitHubState_To_v1alpha1_RunnerGitHubState(in *actions.RunnerGitHubState, out *RunnerGitHubState, s conversion.Scope) error {
+	*out = *(*RunnerGitHubState)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_actions_RunnerGitHubState_To_v1alpha1_RunnerGitHubState is an autogenerated conversion function.
+func Convert_actions_RunnerGitHubState_To_v1alpha1_RunnerGitHubState(in *actions.RunnerGitHubState, out *RunnerGitHubState, s conversion.Scope) error {
+	return autoConvert_actions_RunnerGitHubState_To_v1alpha1_RunnerGitHubState(in, out, s)
+}
+
+func autoConvert_v1alpha1_RunnerJob_To_actions_RunnerJob(in *RunnerJob, out *actions.RunnerJob, s conversion.Scope) error {
+	*out = *(*actions.RunnerJob)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_RunnerJob_To_actions_RunnerJob is an autogenerated conversion function.
+func Convert_v1alpha1_RunnerJob_To_actions_RunnerJob(in *RunnerJob, out *actions.RunnerJob, s conversion.Scope) error {
+	return autoConvert_v1alpha1_RunnerJob_To_actions_RunnerJob(in, out, s)
+}
+
+func autoConvert_actions_RunnerJob_To_v1alpha1_RunnerJob(in *actions.RunnerJob, out *RunnerJob, s conversion.Scope) error {
+	*out = *(*RunnerJob)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_actions_RunnerJob_To_v1alpha1_RunnerJob is an autogenerated conversion function.
+func Convert_actions_RunnerJob_To_v1alpha1_RunnerJob(in *actions.RunnerJob, out *RunnerJob, s conversion.Scope) error {
+	return autoConvert_actions_RunnerJob_To_v1alpha1_RunnerJob(in, out, s)
+}
+
+func autoConvert_v1alpha1_RunnerList_To_actions_RunnerList(in *RunnerList, out *actions.RunnerList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]actions.Runner)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_v1alpha1_RunnerList_To_actions_RunnerList is an autogenerated conversion function.
+func Convert_v1alpha1_RunnerList_To_actions_RunnerList(in *RunnerList, out *actions.RunnerList, s conversion.Scope) error {
+	return autoConvert_v1alpha1_RunnerList_To_actions_RunnerList(in, out, s)
+}
+
+func autoConvert_actions_RunnerList_To_v1alpha1_RunnerList(in *actions.RunnerList, out *RunnerList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]Runner)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_actions_RunnerList_To_v1alpha1_RunnerList is an autogenerated conversion function.
+func Convert_actions_RunnerList_To_v1alpha1_RunnerList(in *actions.RunnerList, out *RunnerList, s conversion.Scope) error {
+	return autoConvert_actions_RunnerList_To_v1alpha1_RunnerList(in, out, s)
+}
+
+func autoConvert_v1alpha1_RunnerPod_To_actions_RunnerPod(in *RunnerPod, out *actions.RunnerPod, s conversion.Scope) error {
+	*out = *(*actions.RunnerPod)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_RunnerPod_To_actions_RunnerPod is an autogenerated conversion function.
+func Convert_v1alpha1_RunnerPod_To_actions_RunnerPod(in *RunnerPod, out *actions.RunnerPod, s conversion.Scope) error {
+	return autoConvert_v1alpha1_RunnerPod_To_actions_RunnerPod(in, out, s)
+}
+
+func autoConvert_actions_RunnerPod_To_v1alpha1_RunnerPod(in *actions.RunnerPod, out *RunnerPod, s conversion.Scope) error {
+	*out = *(*RunnerPod)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_actions_RunnerPod_To_v1alpha1_RunnerPod is an autogenerated conversion function.
+func Convert_actions_RunnerPod_To_v1alpha1_RunnerPod(in *actions.RunnerPod, out *RunnerPod, s conversion.Scope) error {
+	return autoConvert_actions_RunnerPod_To_v1alpha1_RunnerPod(in, out, s)
 }
 
 func autoConvert_v1alpha1_RunnerSet_To_actions_RunnerSet(in *RunnerSet, out *actions.RunnerSet, s conversion.Scope) error {
@@ -281,6 +479,26 @@ func autoConvert_actions_RunnerSetStatus_To_v1alpha1_RunnerSetStatus(in *actions
 // Convert_actions_RunnerSetStatus_To_v1alpha1_RunnerSetStatus is an autogenerated conversion function.
 func Convert_actions_RunnerSetStatus_To_v1alpha1_RunnerSetStatus(in *actions.RunnerSetStatus, out *RunnerSetStatus, s conversion.Scope) error {
 	return autoConvert_actions_RunnerSetStatus_To_v1alpha1_RunnerSetStatus(in, out, s)
+}
+
+func autoConvert_v1alpha1_RunnerStatus_To_actions_RunnerStatus(in *RunnerStatus, out *actions.RunnerStatus, s conversion.Scope) error {
+	*out = *(*actions.RunnerStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1alpha1_RunnerStatus_To_actions_RunnerStatus is an autogenerated conversion function.
+func Convert_v1alpha1_RunnerStatus_To_actions_RunnerStatus(in *RunnerStatus, out *actions.RunnerStatus, s conversion.Scope) error {
+	return autoConvert_v1alpha1_RunnerStatus_To_actions_RunnerStatus(in, out, s)
+}
+
+func autoConvert_actions_RunnerStatus_To_v1alpha1_RunnerStatus(in *actions.RunnerStatus, out *RunnerStatus, s conversion.Scope) error {
+	*out = *(*RunnerStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_actions_RunnerStatus_To_v1alpha1_RunnerStatus is an autogenerated conversion function.
+func Convert_actions_RunnerStatus_To_v1alpha1_RunnerStatus(in *actions.RunnerStatus, out *RunnerStatus, s conversion.Scope) error {
+	return autoConvert_actions_RunnerStatus_To_v1alpha1_RunnerStatus(in, out, s)
 }
 
 func autoConvert_v1alpha1_TLSCertificateSource_To_actions_TLSCertificateSource(in *TLSCertificateSource, out *actions.TLSCertificateSource, s conversion.Scope) error {

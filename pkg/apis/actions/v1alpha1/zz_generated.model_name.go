@@ -27,6 +27,11 @@ func (in ContainerMode) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in GitHubRunner) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.GitHubRunner"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ProxyConfig) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.ProxyConfig"
 }
@@ -34,6 +39,31 @@ func (in ProxyConfig) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ProxyServerConfig) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.ProxyServerConfig"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Runner) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.Runner"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunnerGitHubState) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RunnerGitHubState"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunnerJob) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RunnerJob"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunnerList) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RunnerList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunnerPod) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RunnerPod"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
@@ -54,6 +84,11 @@ func (in RunnerSetSpec) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RunnerSetStatus) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.RunnerSetStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunnerStatus) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RunnerStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -53,6 +53,8 @@ func (f *genericInformer) Lister() cache.GenericLister {
 func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource) (GenericInformer, error) {
 	switch resource {
 	// Group=actions.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithResource("runners"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Actions().V1alpha1().Runners().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("runnersets"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Actions().V1alpha1().RunnerSets().Informer()}, nil
 

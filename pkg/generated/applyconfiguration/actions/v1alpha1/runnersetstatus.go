@@ -56,6 +56,12 @@ type RunnerSetStatusApplyConfiguration struct {
 	Selector *string `json:"selector,omitempty"`
 	// LastMessageTime is when the last message from the Actions Service arrived.
 	LastMessageTime *v1.Time `json:"lastMessageTime,omitempty"`
+	// SessionID is the message session the server holds with the Actions Service. A server that
+	// takes over after a crash closes it instead of waiting for it to expire.
+	SessionID *string `json:"sessionId,omitempty"`
+	// GitHubOnlyRunners are runners registered in the scale set on GitHub that have no pod here
+	// (drift, cleaned up after a grace period).
+	GitHubOnlyRunners []GitHubRunnerApplyConfiguration `json:"githubOnlyRunners,omitempty"`
 	// Conditions: Ready, GitHubAuthenticated, ScaleSetRegistered, SessionActive, and drift such as
 	// OrphanRunners, PodsFailing and RunnerVersionDeprecated.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
@@ -176,6 +182,27 @@ func (b *RunnerSetStatusApplyConfiguration) WithSelector(value string) *RunnerSe
 // If called multiple times, the LastMessageTime field is set to the value of the last call.
 func (b *RunnerSetStatusApplyConfiguration) WithLastMessageTime(value v1.Time) *RunnerSetStatusApplyConfiguration {
 	b.LastMessageTime = &value
+	return b
+}
+
+// WithSessionID sets the SessionID field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the SessionID field is set to the value of the last call.
+func (b *RunnerSetStatusApplyConfiguration) WithSessionID(value string) *RunnerSetStatusApplyConfiguration {
+	b.SessionID = &value
+	return b
+}
+
+// WithGitHubOnlyRunners adds the given value to the GitHubOnlyRunners field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the GitHubOnlyRunners field.
+func (b *RunnerSetStatusApplyConfiguration) WithGitHubOnlyRunners(values ...*GitHubRunnerApplyConfiguration) *RunnerSetStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithGitHubOnlyRunners")
+		}
+		b.GitHubOnlyRunners = append(b.GitHubOnlyRunners, *values[i])
+	}
 	return b
 }
 

@@ -18,6 +18,14 @@ limitations under the License.
 
 package v1alpha1
 
+// RunnerListerExpansion allows custom methods to be added to
+// RunnerLister.
+type RunnerListerExpansion interface{}
+
+// RunnerNamespaceListerExpansion allows custom methods to be added to
+// RunnerNamespaceLister.
+type RunnerNamespaceListerExpansion interface{}
+
 // RunnerSetListerExpansion allows custom methods to be added to
 // RunnerSetLister.
 type RunnerSetListerExpansion interface{}

@@ -24,6 +24,8 @@ import (
 
 // Interface provides access to all the informers in this group version.
 type Interface interface {
+	// Runners returns a RunnerInformer.
+	Runners() TypedRunnerInformer
 	// RunnerSets returns a RunnerSetInformer.
 	RunnerSets() TypedRunnerSetInformer
 }
@@ -37,6 +39,11 @@ type version struct {
 // New returns a new Interface.
 func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakListOptions internalinterfaces.TweakListOptionsFunc) Interface {
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
+}
+
+// Runners returns a TypedRunnerInformer.
+func (v *version) Runners() TypedRunnerInformer {
+	return &runnerInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }
 
 // RunnerSets returns a TypedRunnerSetInformer.

@@ -28,12 +28,17 @@ import (
 
 type ActionsV1alpha1Interface interface {
 	RESTClient() rest.Interface
+	RunnersGetter
 	RunnerSetsGetter
 }
 
 // ActionsV1alpha1Client is used to interact with features provided by the actions.dev group.
 type ActionsV1alpha1Client struct {
 	restClient rest.Interface
+}
+
+func (c *ActionsV1alpha1Client) Runners(namespace string) RunnerInterface {
+	return newRunners(c, namespace)
 }
 
 func (c *ActionsV1alpha1Client) RunnerSets(namespace string) RunnerSetInterface {

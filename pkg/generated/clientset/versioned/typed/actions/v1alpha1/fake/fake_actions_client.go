@@ -28,6 +28,10 @@ type FakeActionsV1alpha1 struct {
 	*testing.Fake
 }
 
+func (c *FakeActionsV1alpha1) Runners(namespace string) v1alpha1.RunnerInterface {
+	return newFakeRunners(c, namespace)
+}
+
 func (c *FakeActionsV1alpha1) RunnerSets(namespace string) v1alpha1.RunnerSetInterface {
 	return newFakeRunnerSets(c, namespace)
 }

@@ -1,0 +1,72 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package localsystem
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// SimulatorName is the simulator's component name (its log is logs/github-simulator.log).
+const SimulatorName = "github-simulator"
+
+// SimulatorOptions starts the GitHub simulator (cmd/github-simulator) as a process, with the
+// runner emulator playing runner pods of this cluster.
+type SimulatorOptions struct {
+	// Binary is the path of the built github-simulator.
+	Binary string
+	// Args are appended to the flags Start sets.
+	Args []string
+}
+
+// startSimulator starts the simulator on a free loopback port and waits until it listens.
+func (s *System) startSimulator(ctx context.Context, o *SimulatorOptions) error {
+	urlFile := filepath.Join(s.dir, "simulator.url")
+	_ = os.Remove(urlFile)
+	args := append([]string{
+		"--listen=127.0.0.1:0",
+		"--url-file=" + urlFile,
+		"--kubeconfig=" + s.kubeconfigs[UserAdmin],
+		"--emulate-runners",
+	}, o.Args...)
+	p, err := s.start(SimulatorName, o.Binary, args)
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", SimulatorName, err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, pollInterval, 30*time.Second, true, func(context.Context) (bool, error) {
+		data, err := os.ReadFile(urlFile)
+		if err != nil || len(strings.TrimSpace(string(data))) == 0 {
+			return false, nil
+		}
+		s.simulatorURL = strings.TrimSpace(string(data))
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s did not start: %w\n%s", SimulatorName, err, p.logTail(logTailLines))
+	}
+	return nil
+}
+
+// SimulatorURL is the simulator's base URL ("" when none runs). Config URLs are
+// SimulatorURL()+"/<org>[/<repo>]".
+func (s *System) SimulatorURL() string { return s.simulatorURL }

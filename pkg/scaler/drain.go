@@ -1,0 +1,187 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scaler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+)
+
+// drain takes a deleted RunnerSet apart: idle runners are removed at once, busy ones finish their
+// job, then the scale set is deleted on GitHub and the finalizer released. It ends in bounded time:
+// after DrainTimeout busy runners are removed too, and when GitHub has been unreachable for
+// GitHubGiveUp the drain stops waiting for it and says in an event what it left behind.
+func (w *worker) drain(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duration {
+	if !hasFinalizer(rs) {
+		return 0
+	}
+	logger := klog.FromContext(ctx)
+	runners := w.runners(ctx)
+	w.mu.Lock()
+	scaleSetID, failingSince := w.scaleSetID, w.githubFailingSince
+	w.mu.Unlock()
+	if scaleSetID == 0 && len(runners) == 0 {
+		return w.releaseFinalizer(ctx, rs)
+	}
+	client, err := w.m.cfg.GitHub.ForRunnerSet(ctx, rs)
+	if err != nil {
+		w.mu.Lock()
+		client = w.client // the listener's, if it had one
+		w.mu.Unlock()
+		if client == nil {
+			w.githubFailed()
+			logger.Info("No GitHub client to drain with", "err", err)
+		}
+	}
+	now := w.m.cfg.Clock.Now()
+	giveUpGitHub := !failingSince.IsZero() && now.Sub(failingSince) > w.m.cfg.GitHubGiveUp
+	pastDeadline := now.Sub(rs.DeletionTimestamp.Time) > w.m.cfg.DrainTimeout
+
+	var left []string
+	busy := 0
+	for _, r := range runners {
+		if r.Phase == PhaseBusy && !pastDeadline && !giveUpGitHub {
+			busy++
+			continue
+		}
+		if client != nil && r.RunnerID != 0 {
+			err := client.RemoveRunner(ctx, r.RunnerID)
+			switch {
+			case errors.Is(err, actions.ErrJobStillRunning) && !pastDeadline:
+				busy++
+				continue
+			case err != nil && !errors.Is(err, actions.ErrRunnerNotFound):
+				w.githubFailed()
+				if !giveUpGitHub {
+					busy++
+					continue
+				}
+				left = append(left, fmt.Sprintf("runner %s (id %d)", r.Name, r.RunnerID))
+			default:
+				w.githubOK()
+			}
+		} else if r.RunnerID != 0 {
+			left = append(left, fmt.Sprintf("runner %s (id %d)", r.Name, r.RunnerID))
+			if !giveUpGitHub {
+				busy++
+				continue
+			}
+		}
+		w.deleteRunner(ctx, r, "its RunnerSet is being deleted")
+	}
+	if busy > 0 {
+		logger.V(2).Info("Draining: waiting for runners", "waiting", busy)
+		w.writeStatus(ctx, countRunners(runners))
+		return 5 * time.Second
+	}
+	if scaleSetID != 0 {
+		var err error
+		if client == nil {
+			err = errors.New("no GitHub client")
+		} else {
+			err = client.DeleteScaleSet(ctx, scaleSetID)
+		}
+		switch {
+		case err == nil || errors.Is(err, actions.ErrScaleSetNotFound):
+			w.githubOK()
+			w.event(rs, corev1.EventTypeNormal, "ScaleSetDeleted", "Deleted scale set %d on GitHub", scaleSetID)
+		case !giveUpGitHub:
+			w.githubFailed()
+			logger.Info("Deleting the scale set failed; retrying", "scaleSetID", scaleSetID, "err", err)
+			return 5 * time.Second
+		default:
+			left = append(left, fmt.Sprintf("scale set %d", scaleSetID))
+		}
+	}
+	if len(left) > 0 {
+		w.event(rs, corev1.EventTypeWarning, "DrainIncomplete",
+			"GitHub was unreachable for over %s; left registered on GitHub: %s", w.m.cfg.GitHubGiveUp, strings.Join(left, ", "))
+	}
+	return w.releaseFinalizer(ctx, rs)
+}
+
+func hasFinalizer(rs *v1alpha1.RunnerSet) bool {
+	for _, f := range rs.Finalizers {
+		if f == v1alpha1.RunnerSetFinalizer {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *worker) releaseFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duration {
+	var keep []string
+	for _, f := range rs.Finalizers {
+		if f != v1alpha1.RunnerSetFinalizer {
+			keep = append(keep, f)
+		}
+	}
+	patch, _ := jsonMergePatch(map[string]any{"metadata": map[string]any{"finalizers": keep, "resourceVersion": rs.ResourceVersion}})
+	_, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).Patch(ctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		klog.FromContext(ctx).Error(err, "Releasing the finalizer failed")
+		return time.Second
+	}
+	return 0
+}
+
+// ensureKubeModeRBAC gives kubernetes-mode runners the account the container hooks need to run
+// job pods in the namespace, and nothing more.
+func (w *worker) ensureKubeModeRBAC(ctx context.Context, rs *v1alpha1.RunnerSet) error {
+	name := rs.Name + "-kube-mode"
+	owner, err := w.ownerRef(ctx)
+	if err != nil {
+		return err
+	}
+	meta := metav1.ObjectMeta{Name: name, Namespace: rs.Namespace, Labels: map[string]string{v1alpha1.LabelRunnerSet: rs.Name}, OwnerReferences: []metav1.OwnerReference{owner}}
+	kc := w.m.cfg.KubeClient
+	if _, err := kc.CoreV1().ServiceAccounts(rs.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "create", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get", "list", "create", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "delete"}},
+	}}
+	if _, err := kc.RbacV1().Roles(rs.Namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	binding := &rbacv1.RoleBinding{
+		ObjectMeta: meta,
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: rs.Namespace}},
+	}
+	if _, err := kc.RbacV1().RoleBindings(rs.Namespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}

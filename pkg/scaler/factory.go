@@ -1,0 +1,248 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scaler
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/http/httpproxy"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/github/auth"
+	"actions.dev/runnerset-apiserver/pkg/github/configurl"
+	"actions.dev/runnerset-apiserver/pkg/github/ghrest"
+)
+
+// SecretFactory builds Actions Service clients from the Secrets RunnerSets name. Clients are
+// cached per RunnerSet and rebuilt when the Secret, the URL, the proxy or the CA change, so the
+// admin token is shared by the listener, the reconciler and runner deletions.
+type SecretFactory struct {
+	KubeClient kubernetes.Interface
+	UserAgent  string
+	Clock      clock.Clock
+	// AllowedHosts, when set, are the only hosts a githubConfigUrl may name. It keeps tenants
+	// from pointing this server, and its network position, at arbitrary hosts.
+	AllowedHosts []string
+
+	mu    sync.Mutex
+	cache map[string]cachedClient
+}
+
+type cachedClient struct {
+	fingerprint string
+	client      ScaleSetClient
+}
+
+var _ ClientFactory = &SecretFactory{}
+
+// ForRunnerSet implements ClientFactory.
+func (f *SecretFactory) ForRunnerSet(ctx context.Context, rs *v1alpha1.RunnerSet) (ScaleSetClient, error) {
+	if err := f.checkHost(rs.Spec.GitHubConfigURL); err != nil {
+		return nil, err
+	}
+	key := rs.Namespace + "/" + rs.Name
+	secret, err := f.KubeClient.CoreV1().Secrets(rs.Namespace).Get(ctx, rs.Spec.GitHubConfigSecret, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) && rs.DeletionTimestamp != nil {
+		// Deleted together with its RunnerSet (kubectl delete -f, helm uninstall): the drain
+		// still needs GitHub, with the credentials it last had.
+		f.mu.Lock()
+		c, ok := f.cache[key]
+		f.mu.Unlock()
+		if ok {
+			return c.client, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading Secret %s/%s: %w", rs.Namespace, rs.Spec.GitHubConfigSecret, err)
+	}
+	var proxySecrets []*corev1.Secret
+	if px := rs.Spec.Proxy; px != nil {
+		for _, s := range []*v1alpha1.ProxyServerConfig{px.HTTP, px.HTTPS} {
+			if s != nil && s.CredentialSecretRef != "" {
+				ps, err := f.KubeClient.CoreV1().Secrets(rs.Namespace).Get(ctx, s.CredentialSecretRef, metav1.GetOptions{})
+				if err != nil {
+					return nil, fmt.Errorf("reading proxy Secret %s/%s: %w", rs.Namespace, s.CredentialSecretRef, err)
+				}
+				proxySecrets = append(proxySecrets, ps)
+			}
+		}
+	}
+	var caPEM []byte
+	if tls := rs.Spec.GitHubServerTLS; tls != nil && tls.CertificateFrom != nil && tls.CertificateFrom.ConfigMapKeyRef != nil {
+		ref := tls.CertificateFrom.ConfigMapKeyRef
+		cm, err := f.KubeClient.CoreV1().ConfigMaps(rs.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading CA ConfigMap %s/%s: %w", rs.Namespace, ref.Name, err)
+		}
+		caPEM = []byte(cm.Data[ref.Key])
+	}
+	fp := fingerprint(rs, secret, proxySecrets, caPEM)
+	f.mu.Lock()
+	if c, ok := f.cache[key]; ok && c.fingerprint == fp {
+		f.mu.Unlock()
+		return c.client, nil
+	}
+	f.mu.Unlock()
+
+	creds, err := auth.FromSecretData(secret.Data)
+	if err != nil {
+		return nil, fmt.Errorf("Secret %s/%s: %w", rs.Namespace, rs.Spec.GitHubConfigSecret, err)
+	}
+	proxy, err := proxyFunc(rs.Spec.Proxy, proxySecrets)
+	if err != nil {
+		return nil, err
+	}
+	var roots *x509.CertPool
+	if len(caPEM) > 0 {
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("githubServerTLS: no PEM certificate in ConfigMap key %s", rs.Spec.GitHubServerTLS.CertificateFrom.ConfigMapKeyRef.Key)
+		}
+	}
+	tokens, err := auth.NewTokenSource(auth.Config{
+		ConfigURL: rs.Spec.GitHubConfigURL, Credentials: creds, Proxy: proxy, RootCAs: roots,
+		UserAgent: f.UserAgent, Clock: f.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	client, err := actions.NewClient(actions.Config{Tokens: tokens, Proxy: proxy, RootCAs: roots, UserAgent: f.UserAgent, Clock: f.Clock})
+	if err != nil {
+		return nil, err
+	}
+	cu, err := configurl.Parse(rs.Spec.GitHubConfigURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), configURL: cu}
+	f.mu.Lock()
+	if f.cache == nil {
+		f.cache = map[string]cachedClient{}
+	}
+	f.cache[key] = cachedClient{fingerprint: fp, client: c}
+	f.mu.Unlock()
+	return c, nil
+}
+
+func fingerprint(rs *v1alpha1.RunnerSet, secret *corev1.Secret, proxySecrets []*corev1.Secret, ca []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%v\x00", rs.Spec.GitHubConfigURL, secret.UID, secret.ResourceVersion, rs.Spec.Proxy)
+	for _, s := range proxySecrets {
+		fmt.Fprintf(h, "%s\x00%s\x00", s.UID, s.ResourceVersion)
+	}
+	h.Write(ca)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// proxyFunc builds the proxy selection of spec.proxy; credentials come from the Secrets' username
+// and password keys.
+func proxyFunc(px *v1alpha1.ProxyConfig, secrets []*corev1.Secret) (func(*http.Request) (*url.URL, error), error) {
+	if px == nil {
+		return nil, nil
+	}
+	creds := map[string]*corev1.Secret{}
+	for _, s := range secrets {
+		creds[s.Name] = s
+	}
+	withCreds := func(s *v1alpha1.ProxyServerConfig) (string, error) {
+		if s == nil {
+			return "", nil
+		}
+		u, err := url.Parse(s.URL)
+		if err != nil {
+			return "", fmt.Errorf("proxy URL: %w", err)
+		}
+		if sec := creds[s.CredentialSecretRef]; sec != nil {
+			u.User = url.UserPassword(string(sec.Data["username"]), string(sec.Data["password"]))
+		}
+		return u.String(), nil
+	}
+	httpURL, err := withCreds(px.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	httpsURL, err := withCreds(px.HTTPS)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &httpproxy.Config{HTTPProxy: httpURL, HTTPSProxy: httpsURL}
+	for i, h := range px.NoProxy {
+		if i > 0 {
+			cfg.NoProxy += ","
+		}
+		cfg.NoProxy += h
+	}
+	fn := cfg.ProxyFunc()
+	return func(r *http.Request) (*url.URL, error) { return fn(r.URL) }, nil
+}
+
+// sessionClient adds OpenSession and the REST runner list to the Actions client.
+type sessionClient struct {
+	*actions.Client
+	lister    *ghrest.Lister
+	configURL *configurl.ConfigURL
+}
+
+func (c *sessionClient) ListRunners(ctx context.Context) ([]ghrest.Runner, error) {
+	l, err := c.lister.ListRunners(ctx, c.configURL)
+	if err != nil {
+		return nil, err
+	}
+	return l.Runners, nil
+}
+
+func (c *sessionClient) OpenSession(ctx context.Context, scaleSetID int, owner string) (MessageSession, error) {
+	s, err := actions.OpenSession(ctx, c.Client, scaleSetID, owner)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ErrHostNotAllowed is returned for a githubConfigUrl whose host --allowed-github-hosts excludes.
+var ErrHostNotAllowed = errors.New("host not allowed")
+
+func (f *SecretFactory) checkHost(raw string) error {
+	if len(f.AllowedHosts) == 0 {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	for _, h := range f.AllowedHosts {
+		if strings.EqualFold(h, u.Host) || strings.EqualFold(h, u.Hostname()) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: githubConfigUrl host %q is not in this server's --allowed-github-hosts (%s)", ErrHostNotAllowed, u.Host, strings.Join(f.AllowedHosts, ", "))
+}

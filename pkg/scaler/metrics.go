@@ -1,0 +1,147 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scaler
+
+import (
+	"sync"
+
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/github/configurl"
+)
+
+// Metrics keep ARC's listener and controller names and labels, so existing dashboards work; the
+// runnerset_scaler_* ones are our own. They are served at /metrics with the generic server's.
+var (
+	scaleSetLabels = []string{"enterprise", "organization", "repository", "name", "namespace"}
+	jobLabels      = []string{"enterprise", "organization", "repository", "job_name", "event_name"}
+
+	gauge = func(name, help string) *metrics.GaugeVec {
+		return metrics.NewGaugeVec(&metrics.GaugeOpts{Name: name, Help: help, StabilityLevel: metrics.ALPHA}, scaleSetLabels)
+	}
+	assignedJobs      = gauge("gha_assigned_jobs", "Jobs assigned to the scale set (waiting for a runner or running).")
+	runningJobs       = gauge("gha_running_jobs", "Jobs running on the scale set.")
+	registeredRunners = gauge("gha_registered_runners", "Runners registered in the scale set.")
+	busyRunners       = gauge("gha_busy_runners", "Registered runners running a job.")
+	idleRunners       = gauge("gha_idle_runners", "Registered runners without a job.")
+	minRunnersGauge   = gauge("gha_min_runners", "spec.minRunners.")
+	maxRunnersGauge   = gauge("gha_max_runners", "spec.maxRunners (2147483647 when unset).")
+	desiredRunners    = gauge("gha_desired_runners", "min(minRunners + assigned jobs, maxRunners).")
+	pendingERs        = gauge("gha_controller_pending_ephemeral_runners", "Runners not running yet.")
+	runningERs        = gauge("gha_controller_running_ephemeral_runners", "Runners whose pod runs.")
+	failedERs         = gauge("gha_controller_failed_ephemeral_runners", "Runners whose pod failed.")
+	runningListeners  = gauge("gha_controller_running_listeners", "1 while the scale set's message session is open.")
+
+	startedJobs   = metrics.NewCounterVec(&metrics.CounterOpts{Name: "gha_started_jobs_total", Help: "Jobs started on runners of the scale set.", StabilityLevel: metrics.ALPHA}, jobLabels)
+	completedJobs = metrics.NewCounterVec(&metrics.CounterOpts{Name: "gha_completed_jobs_total", Help: "Jobs completed on runners of the scale set.", StabilityLevel: metrics.ALPHA},
+		append(append([]string{}, jobLabels...), "job_result"))
+	jobBuckets = []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 18, 20, 25, 30, 40, 50, 60, 70, 80, 90,
+		100, 110, 120, 150, 180, 210, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1800, 2400, 3000, 3600}
+	jobStartup = metrics.NewHistogramVec(&metrics.HistogramOpts{Name: "gha_job_startup_duration_seconds", Help: "From the job's assignment to the scale set to a runner taking it.",
+		Buckets: jobBuckets, StabilityLevel: metrics.ALPHA}, jobLabels)
+	jobExecution = metrics.NewHistogramVec(&metrics.HistogramOpts{Name: "gha_job_execution_duration_seconds", Help: "From a runner taking the job to its end.",
+		Buckets: jobBuckets, StabilityLevel: metrics.ALPHA}, append(append([]string{}, jobLabels...), "job_result"))
+
+	reconcileDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_reconcile_duration_seconds",
+		Help: "Time of one reconcile of a RunnerSet's runners.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
+	runnerCreateDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_runner_create_duration_seconds",
+		Help: "Time to register a runner (JIT config) and create its Secret and pod.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
+	messageLatency = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_message_handling_seconds",
+		Help: "Time to acknowledge a message, acquire its jobs and record what it says.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
+
+	registerOnce sync.Once
+)
+
+func registerMetrics() {
+	registerOnce.Do(func() {
+		for _, c := range []metrics.Registerable{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
+			maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners, startedJobs, completedJobs,
+			jobStartup, jobExecution, reconcileDuration, runnerCreateDuration, messageLatency} {
+			legacyregistry.MustRegister(c)
+		}
+	})
+}
+
+// scaleSetMetricLabels are the gauge labels of a RunnerSet, from its config URL as ARC does.
+func scaleSetMetricLabels(rs *v1alpha1.RunnerSet) []string {
+	var ent, org, repo string
+	if c, err := configurl.Parse(rs.Spec.GitHubConfigURL); err == nil {
+		ent, org, repo = c.Enterprise, c.Organization, c.Repository
+	}
+	return []string{ent, org, repo, rs.Name, rs.Namespace}
+}
+
+func recordStatistics(rs *v1alpha1.RunnerSet, st *actions.Statistics, desired int, c counts, listening bool) {
+	l := scaleSetMetricLabels(rs)
+	if st != nil {
+		assignedJobs.WithLabelValues(l...).Set(float64(st.TotalAssignedJobs))
+		runningJobs.WithLabelValues(l...).Set(float64(st.TotalRunningJobs))
+		registeredRunners.WithLabelValues(l...).Set(float64(st.TotalRegisteredRunners))
+		busyRunners.WithLabelValues(l...).Set(float64(st.TotalBusyRunners))
+		idleRunners.WithLabelValues(l...).Set(float64(st.TotalIdleRunners))
+	}
+	minR := 0
+	if rs.Spec.MinRunners != nil {
+		minR = int(*rs.Spec.MinRunners)
+	}
+	minRunnersGauge.WithLabelValues(l...).Set(float64(minR))
+	maxRunnersGauge.WithLabelValues(l...).Set(float64(MaxCapacity(rs.Spec.MaxRunners)))
+	desiredRunners.WithLabelValues(l...).Set(float64(desired))
+	pendingERs.WithLabelValues(l...).Set(float64(c.pending))
+	runningERs.WithLabelValues(l...).Set(float64(c.idle + c.busy))
+	failedERs.WithLabelValues(l...).Set(float64(c.failed))
+	v := 0.0
+	if listening {
+		v = 1
+	}
+	runningListeners.WithLabelValues(l...).Set(v)
+}
+
+func forgetMetrics(rs *v1alpha1.RunnerSet) {
+	l := scaleSetMetricLabels(rs)
+	for _, g := range []*metrics.GaugeVec{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
+		maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners} {
+		g.DeleteLabelValues(l...)
+	}
+}
+
+func recordJob(rs *v1alpha1.RunnerSet, j actions.JobMessage) {
+	var ent string
+	if c, err := configurl.Parse(rs.Spec.GitHubConfigURL); err == nil {
+		ent = c.Enterprise
+	}
+	l := []string{ent, j.OwnerName, j.RepositoryName, j.JobDisplayName, j.EventName}
+	switch j.MessageType {
+	case actions.JobMessageStarted:
+		startedJobs.WithLabelValues(l...).Inc()
+		if !j.RunnerAssignTime.IsZero() && !j.ScaleSetAssignTime.IsZero() {
+			jobStartup.WithLabelValues(l...).Observe(j.RunnerAssignTime.Sub(j.ScaleSetAssignTime).Truncate(1e9).Seconds())
+		}
+	case actions.JobMessageCompleted:
+		if j.RunnerAssignTime.IsZero() {
+			return // canceled before a runner took it: ARC skips these too
+		}
+		lr := append(l, j.Result)
+		completedJobs.WithLabelValues(lr...).Inc()
+		if !j.FinishTime.IsZero() {
+			jobExecution.WithLabelValues(lr...).Observe(j.FinishTime.Sub(j.RunnerAssignTime).Truncate(1e9).Seconds())
+		}
+	}
+}
