@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,7 +100,7 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		case r.Phase == PhaseFailed:
 			soon(w.runnerFailed(ctx, client, rs, r))
 			live = append(live, r)
-		case r.Pod == nil && client != nil && !blocked:
+		case r.Pod == nil && r.Secret != nil && client != nil && !blocked:
 			soon(w.recreatePod(ctx, rs, r, scaleSetID))
 			live = append(live, r)
 		default:
@@ -146,7 +147,32 @@ func (w *worker) runners(ctx context.Context) []Runner {
 func (w *worker) runnersAndStrays(ctx context.Context) ([]Runner, time.Duration) {
 	pods := w.m.podsOf(w.namespace, w.name)
 	var out []Runner
+	now := w.m.cfg.Clock.Now()
+	w.mu.Lock()
+	seen := map[string]bool{}
 	for _, s := range w.m.secretsOf(w.namespace, w.name) {
+		seen[s.Name] = true
+	}
+	for name, at := range w.created {
+		if seen[name] || now.Sub(at) > expectationTimeout {
+			delete(w.created, name)
+		} else {
+			// Created moments ago, not in the cache yet: it holds its slot.
+			out = append(out, Runner{Name: name, Phase: PhasePending, Created: at})
+		}
+	}
+	for name, at := range w.deleted {
+		if !seen[name] || now.Sub(at) > expectationTimeout {
+			delete(w.deleted, name)
+		}
+	}
+	deleted := maps.Clone(w.deleted)
+	w.mu.Unlock()
+	for _, s := range w.m.secretsOf(w.namespace, w.name) {
+		if _, gone := deleted[s.Name]; gone {
+			delete(pods, s.Name)
+			continue
+		}
 		if s.Data[v1alpha1.SecretKeyJITConfig] == nil && s.Annotations[v1alpha1.AnnotationRunnerID] == "" {
 			continue // not a runner Secret (e.g. a proxy Secret)
 		}
@@ -177,6 +203,28 @@ func (w *worker) runnersAndStrays(ctx context.Context) ([]Runner, time.Duration)
 
 // strayGrace is how old a runner pod without a Secret must be before it is deleted.
 const strayGrace = 30 * time.Second
+
+// expectationTimeout bounds how long a write of ours may be missing from the informer caches.
+const expectationTimeout = time.Minute
+
+func (w *worker) expectCreated(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.created == nil {
+		w.created = map[string]time.Time{}
+	}
+	w.created[name] = w.m.cfg.Clock.Now()
+}
+
+func (w *worker) expectDeleted(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.deleted == nil {
+		w.deleted = map[string]time.Time{}
+	}
+	w.deleted[name] = w.m.cfg.Clock.Now()
+	delete(w.created, name)
+}
 
 func countRunners(rs []Runner) counts {
 	var c counts
@@ -309,6 +357,7 @@ func (w *worker) createRunner(ctx context.Context, client ScaleSetClient, rs *v1
 		_ = client.RemoveRunner(ctx, jit.Runner.ID)
 		return Runner{}, fmt.Errorf("creating the Secret of %s: %w", name, err)
 	}
+	w.expectCreated(name)
 	r := ClassifyRunner(secret, nil)
 	pod, err := w.createPod(ctx, rs, p, r)
 	if pod != nil {
@@ -457,5 +506,7 @@ func (w *worker) deleteRunner(ctx context.Context, r Runner, why string) {
 	}
 	if err := w.m.cfg.KubeClient.CoreV1().Secrets(w.namespace).Delete(ctx, r.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).Error(err, "Deleting runner Secret failed", "runner", r.Name)
+		return
 	}
+	w.expectDeleted(r.Name)
 }

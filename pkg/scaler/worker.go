@@ -72,6 +72,11 @@ type worker struct {
 	githubFailingSince time.Time
 	ownerUID           types.UID
 	drift              driftState
+	// created and deleted are runners this worker wrote that the informer caches may not show
+	// yet. Counting them keeps a burst from overshooting maxRunners and a removal from being
+	// repeated (the expectations pattern of Kubernetes controllers).
+	created map[string]time.Time
+	deleted map[string]time.Time
 }
 
 func newWorker(m *Manager, rs *v1alpha1.RunnerSet) *worker {
