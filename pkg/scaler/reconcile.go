@@ -94,7 +94,7 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 			// Registered in a scale set GitHub lost: the registration is gone with it.
 			w.deleteRunner(ctx, r, "its scale set was deleted on GitHub")
 		case r.Phase == PhaseSucceeded:
-			w.finishRunner(ctx, client, r)
+			w.finishRunner(ctx, client, rs, r)
 		case r.Phase == PhaseDeprecated:
 			w.deprecated(ctx, client, rs, r)
 		case r.Phase == PhaseFailed:
@@ -416,11 +416,13 @@ func (w *worker) recreatePod(ctx context.Context, rs *v1alpha1.RunnerSet, r Runn
 }
 
 // finishRunner cleans up after a runner that ran its job and exited.
-func (w *worker) finishRunner(ctx context.Context, client ScaleSetClient, r Runner) {
+func (w *worker) finishRunner(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, r Runner) {
 	if client != nil && r.RunnerID != 0 {
-		// An ephemeral runner deregisters itself; this catches the ones that did not.
+		// An ephemeral runner deregisters itself; this catches the ones that did not. If GitHub
+		// refuses, the drift check removes the registration later.
 		if err := client.RemoveRunner(ctx, r.RunnerID); err != nil && !errors.Is(err, actions.ErrRunnerNotFound) {
-			klog.FromContext(ctx).V(2).Info("Deregistering a finished runner failed", "runner", r.Name, "err", err)
+			w.githubFailed()
+			w.event(rs, corev1.EventTypeWarning, "DeregistrationFailed", "Runner %s (id %d) finished but could not be deregistered: %v", r.Name, r.RunnerID, err)
 		}
 	}
 	w.deleteRunner(ctx, r, "")
@@ -433,7 +435,7 @@ func (w *worker) deprecated(ctx context.Context, client ScaleSetClient, rs *v1al
 	w.setCondition(v1alpha1.ConditionRunnerVersionDeprecated, metav1.ConditionTrue, ReasonDeprecated,
 		"runner "+r.Name+" exited with code 7: its version is too old for GitHub; update the runner image in spec.template")
 	w.event(rs, corev1.EventTypeWarning, ReasonDeprecated, "Runner %s exited 7 (version deprecated); no new runners until spec.template changes", r.Name)
-	w.finishRunner(ctx, client, r)
+	w.finishRunner(ctx, client, rs, r)
 }
 
 // runnerFailed handles a failed pod: a busy runner's job is lost, so it is removed; an idle one
