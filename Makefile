@@ -35,8 +35,8 @@ test-unit: ## Unit tests: no cluster (-short skips the tests that start one).
 	$(GO) test -short ./...
 
 .PHONY: test-e2e
-test-e2e: tools build ## The local system's own tests, then the e2e suite, on real control planes.
-	$(GO) test -count=1 ./pkg/localsystem/... ./pkg/runneremulator/... ./cmd/github-simulator/...
+test-e2e: tools build ## The local system's own tests, the charts' rendering tests (need helm), then the e2e suite, on real control planes.
+	$(GO) test -count=1 ./pkg/localsystem/... ./pkg/runneremulator/... ./cmd/github-simulator/... ./charts/...
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/... -args -bin-dir=$(BIN)
 
 .PHONY: test
