@@ -65,6 +65,14 @@ func main() {
 	klog.InitFlags(fs)
 	_ = fs.Parse(os.Args[1:])
 
+	// Components run from the state directory: every path must be absolute.
+	for _, p := range []*string{&o.binDir, &o.dir, &o.serverBinary, &o.simulatorBinary, &o.manifests, &o.samples} {
+		if *p != "" {
+			if abs, err := filepath.Abs(*p); err == nil {
+				*p = abs
+			}
+		}
+	}
 	if err := run(o, os.Stdout); err != nil {
 		klog.ErrorS(err, "local-up failed")
 		klog.Flush()

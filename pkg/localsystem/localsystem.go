@@ -481,6 +481,8 @@ func (s *System) startAPIServer(ctx context.Context, etcdURL string) error {
 				"--client-ca-file=" + p.CAFile,
 				"--token-auth-file=" + p.TokenFile,
 				"--authorization-mode=Node,RBAC",
+				// As on real clusters (a kubelet's default too): dind runner pods run privileged.
+				"--allow-privileged=true",
 				"--service-account-key-file=" + p.SAPubFile,
 				"--service-account-signing-key-file=" + p.SAKeyFile,
 				"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
