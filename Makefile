@@ -29,6 +29,7 @@ verify: ## Fail on stale generated code, untidy go.mod, unformatted or vet-faili
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/...
+	$(GO) vet -tags faults ./test/...
 
 .PHONY: test-unit
 test-unit: ## Unit tests: no cluster (-short skips the tests that start one).
@@ -39,8 +40,43 @@ test-e2e: tools build ## The local system's own tests, the charts' rendering tes
 	$(GO) test -count=1 ./pkg/localsystem/... ./pkg/runneremulator/... ./cmd/github-simulator/... ./charts/...
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/... -args -bin-dir=$(BIN)
 
+# The fault, failover and bad-input suite (test/faults, issue 7; docs/reliability.md). Its full
+# forms plus the fuzz targets run in test-faults, bounded well under 20 minutes; make test runs
+# the short forms. Each scenario prints its audit; all audits are collected in FAULTS_AUDIT.
+FAULTS_TIMEOUT ?= 16m
+FAULTS_SEED ?= 20260701
+FUZZ_TIME ?= 20s
+FAULTS_AUDIT := $(CURDIR)/_output/faults-audit.txt
+FUZZ_TARGETS := ./pkg/apis/actions/validation:FuzzValidateRunnerSet ./pkg/github/actions:FuzzParseJobMessages ./pkg/github/actions:FuzzDecodeMessage
+
+.PHONY: test-faults
+test-faults: tools build ## R1..R6 in their full forms (500 jobs under GitHub faults, leader loss, a 2-minute GitHub outage, ...) and the fuzz targets.
+	@rm -f $(FAULTS_AUDIT)
+	$(GO) test -tags faults -count=1 -timeout $(FAULTS_TIMEOUT) -v ./test/faults/... \
+		-args -bin-dir=$(BIN) -full -seed=$(FAULTS_SEED) -audit-file=$(FAULTS_AUDIT)
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzzing $$fn in $$pkg for $(FUZZ_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZ_TIME) $$pkg || exit 1; \
+	done
+	@echo; echo "All audits (also in $(FAULTS_AUDIT)):"; cat $(FAULTS_AUDIT)
+
+.PHONY: test-faults-short
+test-faults-short: tools build ## The short form of every fault scenario (part of make test).
+	@rm -f $(FAULTS_AUDIT)
+	$(GO) test -tags faults -count=1 -timeout 10m ./test/faults/... \
+		-args -bin-dir=$(BIN) -seed=$(FAULTS_SEED) -audit-file=$(FAULTS_AUDIT); \
+		status=$$?; cat $(FAULTS_AUDIT) 2>/dev/null; exit $$status
+
 .PHONY: test
-test: test-unit test-e2e ## Everything CI runs.
+test: test-unit test-e2e test-faults-short ## Everything CI runs.
+
+BENCH_TIMEOUT ?= 15m
+BENCH_ARGS ?=
+.PHONY: bench
+bench: tools build ## Performance suite P1..P6 beside baselines (~10 min): _output/bench/results.{json,md}.
+	@mkdir -p _output/bench
+	$(GO) test -tags bench -count=1 -run '^TestBench$$' -timeout $(BENCH_TIMEOUT) -v ./test/bench/ \
+		-args -bin-dir=$(BIN) -out=$(CURDIR)/_output/bench $(BENCH_ARGS) 2>&1 | tee _output/bench/bench.log
 
 .PHONY: run
 run: tools build ## The whole system on 127.0.0.1 until Ctrl-C.
@@ -58,7 +94,7 @@ demo: ## While `make run` runs: queue JOBS jobs (default 20) on the sample Runne
 
 .PHONY: clean
 clean:
-	rm -rf _output/local _output/e2e
+	rm -rf _output/local _output/e2e _output/faults-* _output/faults-audit.txt
 
 .PHONY: help
 help:

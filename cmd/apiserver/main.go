@@ -22,6 +22,9 @@ import (
 
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/component-base/cli"
+	// client-go's request, latency and rate-limiter metrics on /metrics: how much of the
+	// --kube-api-qps budget the server uses and how long its requests wait for it.
+	_ "k8s.io/component-base/metrics/prometheus/restclient"
 
 	"actions.dev/runnerset-apiserver/cmd/apiserver/app"
 )

@@ -58,6 +58,8 @@ type options struct {
 	emulateRunners bool
 	runnerPoll     time.Duration
 	namespace      string
+	kubeQPS        float64
+	kubeBurst      int
 }
 
 // stringList is a repeatable string flag.
@@ -148,6 +150,8 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&o.emulateRunners, "emulate-runners", false, "play the runner process for runner pods (needs --kubeconfig)")
 	fs.DurationVar(&o.runnerPoll, "runner-poll-interval", runneremulator.DefaultPollInterval, "how often an emulated idle runner asks for a job")
 	fs.StringVar(&o.namespace, "runner-namespace", "", "emulate runner pods of this namespace only (default all)")
+	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 50, "queries per second the runner emulator sends to the cluster (pod status, JIT config Secrets)")
+	fs.IntVar(&o.kubeBurst, "kube-api-burst", 100, "burst of the runner emulator's requests to the cluster")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -235,7 +239,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("--kubeconfig: %w", err)
 		}
-		cfg.QPS, cfg.Burst = 50, 100
+		cfg.QPS, cfg.Burst = float32(o.kubeQPS), o.kubeBurst
 		if client, err = kubernetes.NewForConfig(cfg); err != nil {
 			return err
 		}

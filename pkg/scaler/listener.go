@@ -153,17 +153,30 @@ func (w *worker) listen(ctx context.Context) error {
 		}
 		return err
 	}
+	// lost is why GitHub ended the session, if it did; the condition says so.
+	var lost error
 	defer func() {
+		switch {
+		case lost != nil && !errors.Is(lost, actions.ErrSessionNotFound):
+			w.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonGitHubUnreachable, "lost the message session: "+lost.Error())
+		case lost != nil:
+			w.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonSessionLost, "GitHub ended the message session; opening a new one")
+		default:
+			w.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonSessionLost, "the session is closed")
+		}
+		w.kick() // the status says so while the session is being closed
 		// Close the session even while shutting down, so the next holder does not get a 409.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if err := session.Close(cctx); err != nil {
+			// Still open on GitHub (unreachable, say): keep its id, so that the next session
+			// meeting a 409 closes it instead of waiting for it to expire.
 			logger.V(2).Info("Closing the session failed", "err", err)
+		} else {
+			w.mu.Lock()
+			w.sessionID = ""
+			w.mu.Unlock()
 		}
-		w.mu.Lock()
-		w.sessionID = ""
-		w.mu.Unlock()
-		w.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonSessionLost, "the session is closed")
 	}()
 	started := w.m.cfg.Clock.Now()
 	w.mu.Lock()
@@ -178,6 +191,7 @@ func (w *worker) listen(ctx context.Context) error {
 	w.kick()
 
 	var lastID int64
+	malformed := 0
 	for {
 		current := w.snapshot()
 		if current == nil || current.DeletionTimestamp != nil {
@@ -188,12 +202,17 @@ func (w *worker) listen(ctx context.Context) error {
 		w.mu.Lock()
 		w.pollCancel, w.polledCapacity = cancel, capacity
 		w.mu.Unlock()
+		polling := w.m.cfg.Clock.Now()
 		msg, err := session.GetMessage(pollCtx, lastID, capacity)
+		polled := w.m.cfg.Clock.Since(polling)
+		// Read before cancel below, which would make every error look like an interruption
+		// (and hide a lost session or scale set behind endless polls).
+		interrupted := pollCtx.Err() != nil
 		w.mu.Lock()
 		w.pollCancel = nil
 		w.mu.Unlock()
 		cancel()
-		if err != nil && ctx.Err() == nil && pollCtx.Err() != nil {
+		if err != nil && ctx.Err() == nil && interrupted {
 			continue // maxRunners changed: poll again with the new capacity
 		}
 		switch {
@@ -201,11 +220,25 @@ func (w *worker) listen(ctx context.Context) error {
 			// The broker sometimes answers 200 with no body: nothing to do, poll again.
 			logger.V(2).Info("Empty answer from the message queue; polling again")
 			continue
+		case errors.Is(err, actions.ErrMalformedMessage) && ctx.Err() == nil:
+			// Truncated, not JSON, or too large: nothing to acknowledge, and the session is fine.
+			// Poll again in it, a little later each time should the queue keep sending it.
+			malformed++
+			logger.Error(err, "Skipping a malformed answer of the message queue; polling again", "times", malformed)
+			if malformed == 1 || malformed%10 == 0 {
+				w.event(current, corev1.EventTypeWarning, "MalformedMessage", "Skipped a malformed answer of the message queue: %v", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-w.m.cfg.Clock.After(min(time.Duration(malformed)*time.Second, 30*time.Second)):
+			}
+			continue
 		case errors.Is(err, actions.ErrScaleSetNotFound):
 			w.scaleSetLost(ctx, current, ss.ID)
 			return err
 		case err != nil:
 			if ctx.Err() == nil {
+				lost = err
 				w.githubFailed()
 				w.event(current, corev1.EventTypeWarning, "SessionLost", "Lost the message session: %v", err)
 			}
@@ -215,13 +248,16 @@ func (w *worker) listen(ctx context.Context) error {
 			return err
 		case msg == nil:
 			w.githubOK()
+			malformed = 0
 			continue // 202: nothing new within the long poll
 		}
+		malformed = 0
 		w.githubOK()
 		if err := w.handleMessage(ctx, session, msg); err != nil {
 			return err
 		}
 		lastID = msg.MessageID
+		w.batchProgress(ctx, msg, polled)
 	}
 }
 
@@ -240,6 +276,8 @@ func (w *worker) handleMessage(ctx context.Context, session MessageSession, msg 
 	defer func() { messageLatency.Observe(w.m.cfg.Clock.Since(started).Seconds()) }()
 	rs := w.snapshot()
 	var available []int64
+	var startedOn, completedOn []string
+	var onPods []actions.JobMessage
 	for _, j := range jobs {
 		if rs != nil {
 			recordJob(rs, j)
@@ -248,9 +286,11 @@ func (w *worker) handleMessage(ctx context.Context, session MessageSession, msg 
 		case actions.JobMessageAvailable:
 			available = append(available, j.RunnerRequestID)
 		case actions.JobMessageStarted:
-			w.annotateJob(ctx, j, false)
+			startedOn = append(startedOn, j.RunnerName)
+			onPods = append(onPods, j)
 		case actions.JobMessageCompleted:
-			w.annotateJob(ctx, j, true)
+			completedOn = append(completedOn, j.RunnerName)
+			onPods = append(onPods, j)
 		}
 	}
 	if len(available) > 0 {
@@ -261,13 +301,24 @@ func (w *worker) handleMessage(ctx context.Context, session MessageSession, msg 
 		logger.V(2).Info("Acquired jobs", "offered", len(available), "acquired", len(acquired))
 	}
 	now := w.now()
+	valid := validStatistics(msg.Statistics)
+	if !valid {
+		logger.Error(nil, "Skipping impossible statistics (negative counts)", "messageID", msg.MessageID, "statistics", msg.Statistics)
+	}
 	w.mu.Lock()
-	if msg.Statistics != nil {
+	if msg.Statistics != nil && valid {
 		w.stats = msg.Statistics
 	}
+	w.jobs.observe(startedOn, completedOn, w.m.cfg.Clock.Now()) // with the statistics they match
 	w.lastMessage = &now
 	w.mu.Unlock()
 	w.kick()
+	// The pods learn about their jobs once jobs are acquired and the reconciler is woken: new
+	// runners do not wait for these writes. Until a pod shows its job, the ledger already
+	// counts its runner busy.
+	for _, j := range onPods {
+		w.annotateJob(ctx, j, j.MessageType == actions.JobMessageCompleted)
+	}
 	return nil
 }
 
@@ -276,6 +327,11 @@ func (w *worker) handleMessage(ctx context.Context, session MessageSession, msg 
 func (w *worker) annotateJob(ctx context.Context, j actions.JobMessage, completed bool) {
 	if j.RunnerName == "" {
 		return
+	}
+	if w.m.pods != nil {
+		if pod, err := w.m.pods.Pods(w.namespace).Get(j.RunnerName); err != nil || pod.DeletionTimestamp != nil {
+			return // gone or going: nothing to show it on
+		}
 	}
 	a := map[string]string{}
 	if completed {
@@ -391,4 +447,19 @@ func (w *worker) ensureFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) er
 	}
 	w.update(updated)
 	return nil
+}
+
+// validStatistics refuses counts no service sends: a negative count would be taken for fewer
+// jobs and remove idle runners.
+func validStatistics(st *actions.Statistics) bool {
+	if st == nil {
+		return true
+	}
+	for _, n := range []int{st.TotalAvailableJobs, st.TotalAcquiredJobs, st.TotalAssignedJobs, st.TotalRunningJobs,
+		st.TotalRegisteredRunners, st.TotalBusyRunners, st.TotalIdleRunners} {
+		if n < 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -162,7 +162,8 @@ func (m *Manager) lead(ctx context.Context) {
 	logger := klog.FromContext(ctx).WithName("scaler")
 	ctx = klog.NewContext(ctx, logger)
 	selector := func(o *metav1ListOptions) { o.LabelSelector = v1alpha1.LabelRunnerSet }
-	kubeInformers := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithTweakListOptions(selector))
+	kubeInformers := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithTweakListOptions(selector),
+		informers.WithTransform(trimForCache))
 	podInformer := kubeInformers.Core().V1().Pods()
 	secretInformer := kubeInformers.Core().V1().Secrets()
 	rsInformers := actionsinformers.NewSharedInformerFactory(m.cfg.Client, 10*time.Minute)
@@ -194,9 +195,12 @@ func (m *Manager) lead(ctx context.Context) {
 		UpdateFunc: func(_, obj interface{}) { m.runnerSetChanged(ctx, obj) },
 		DeleteFunc: func(obj interface{}) { m.runnerSetGone(obj) },
 	})
+	// Workers start from RunnerSet events: only once the pods and Secrets are all in the
+	// caches, or a new leader would take a runner's pod whose Secret it has not listed yet for a
+	// stray, and delete it with its job.
 	kubeInformers.Start(ctx.Done())
-	rsInformers.Start(ctx.Done())
 	kubeInformers.WaitForCacheSync(ctx.Done())
+	rsInformers.Start(ctx.Done())
 	rsInformers.WaitForCacheSync(ctx.Done())
 	m.mu.Lock()
 	for _, w := range m.workers {

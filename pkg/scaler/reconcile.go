@@ -29,6 +29,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
@@ -87,14 +88,24 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		}
 	}
 	soon(strayRequeue)
+	// podTrouble: a runner pod failed, waits to be re-created after a failure, or was refused by
+	// a quota in this pass. A pass without any clears PodsFailing.
+	podTrouble := false
+	w.mu.Lock()
+	refusals := w.podRefusals
+	w.mu.Unlock()
 	var live []Runner
+	var ended []endedRunner // cleaned up after the new runners are created
 	for _, r := range runners {
+		if r.Phase == PhaseFailed || (r.Pod == nil && r.Failures > 0) { // failed, or waiting out its backoff
+			podTrouble = true
+		}
 		switch {
 		case r.RunnerID != 0 && scaleSetID != 0 && r.Secret.Annotations[v1alpha1.AnnotationScaleSetID] != strconv.Itoa(scaleSetID) && r.Phase != PhaseBusy:
 			// Registered in a scale set GitHub lost: the registration is gone with it.
 			w.deleteRunner(ctx, r, "its scale set was deleted on GitHub")
 		case r.Phase == PhaseSucceeded:
-			w.finishRunner(ctx, client, rs, r)
+			ended = append(ended, endedRunner{r, w.jobEnded(r)})
 		case r.Phase == PhaseDeprecated:
 			w.deprecated(ctx, client, rs, r)
 		case r.Phase == PhaseFailed:
@@ -113,7 +124,21 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		desired = DesiredRunners(rs.Spec.MinRunners, rs.Spec.MaxRunners, stats.TotalAssignedJobs)
 	}
 	if client != nil && scaleSetID != 0 && stats != nil {
-		plan := PlanScale(desired, live, runnerpod.TemplateHash(rs), !blocked)
+		// The statistics and the pods tell a job's end at slightly different moments: a runner
+		// that finished a job GitHub has not yet reported completed keeps its slot until the
+		// report comes, and one whose job GitHub reported completed holds none while its pod
+		// exits (ledger.go). So the newest statistics are read with the ledger, which the
+		// listener changes together with them.
+		w.mu.Lock()
+		if w.stats != nil {
+			stats = w.stats
+		}
+		finished, recheck := w.jobs.finishedAwaiting(w.m.cfg.Clock.Now())
+		slots := w.jobs.slots(live)
+		w.mu.Unlock()
+		desired = DesiredRunners(rs.Spec.MinRunners, rs.Spec.MaxRunners, stats.TotalAssignedJobs)
+		soon(recheck)
+		plan := PlanScale(max(desired-finished, 0), slots, runnerpod.TemplateHash(rs), !blocked)
 		removed := w.removeRunners(ctx, client, live, plan.Remove)
 		live = withoutNames(live, removed)
 		created := w.createRunners(ctx, client, rs, scaleSetID, plan.Create)
@@ -127,13 +152,20 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		}
 		soon(w.checkDrift(ctx, client, rs, live, registered))
 	}
+	w.finishRunners(ctx, client, rs, ended)
+	w.mu.Lock()
+	podTrouble = podTrouble || w.podRefusals != refusals
+	w.mu.Unlock()
+	if !podTrouble && !blocked {
+		w.podsHealthy()
+	}
 	c := countRunners(live)
 	c.desired = desired
 	w.mu.Lock()
 	listening := w.sessionID != ""
 	w.mu.Unlock()
 	recordStatistics(rs, stats, desired, c, listening)
-	w.writeStatus(ctx, c)
+	soon(w.writeStatus(ctx, c))
 	return requeue
 }
 
@@ -376,6 +408,9 @@ func (w *worker) createPod(ctx context.Context, rs *v1alpha1.RunnerSet, p runner
 	case apierrors.IsAlreadyExists(err):
 		return nil, nil
 	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
+		w.mu.Lock()
+		w.podRefusals++
+		w.mu.Unlock()
 		w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionTrue, ReasonQuotaExceeded, err.Error())
 		w.event(rs, corev1.EventTypeWarning, ReasonQuotaExceeded, "Runner pod %s refused by a ResourceQuota; retrying every %s: %v", p.Name, quotaRetry, err)
 		return nil, err
@@ -393,6 +428,17 @@ func (w *worker) createPod(ctx context.Context, rs *v1alpha1.RunnerSet, p runner
 		return nil, err
 	}
 	return nil, err
+}
+
+// podsHealthy clears a PodsFailing that a quota or failed pods set, once no runner pod is
+// failing or refused any more. (An invalid template is cleared when the spec changes.)
+func (w *worker) podsHealthy() {
+	w.mu.Lock()
+	c := meta.FindStatusCondition(w.conditions, v1alpha1.ConditionPodsFailing)
+	w.mu.Unlock()
+	if c != nil && c.Status == metav1.ConditionTrue && (c.Reason == ReasonQuotaExceeded || c.Reason == ReasonPodFailures) {
+		w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionFalse, ReasonRunnersHealthy, "runner pods are created and run again")
+	}
 }
 
 // recreatePod gives a runner whose pod is gone (failed, or refused by a quota) a new pod once
@@ -417,9 +463,47 @@ func (w *worker) recreatePod(ctx context.Context, rs *v1alpha1.RunnerSet, r Runn
 
 // finishRunner cleans up after a runner that ran its job and exited.
 func (w *worker) finishRunner(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, r Runner) {
-	if client != nil && r.RunnerID != 0 {
-		// An ephemeral runner deregisters itself; this catches the ones that did not. If GitHub
-		// refuses, the drift check removes the registration later.
+	w.cleanUpFinished(ctx, client, rs, r, w.jobEnded(r))
+}
+
+// endedRunner is a runner whose pod ended after its job, and whether GitHub already removed it.
+type endedRunner struct {
+	Runner
+	doneOnGitHub bool
+}
+
+// jobEnded records in the ledger that a runner's pod ended with exit code 0; it reports whether
+// GitHub already removed the runner (it reported the runner's job completed).
+func (w *worker) jobEnded(r Runner) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.jobs.finished(r.Name, r.Pod != nil && r.Pod.Annotations[v1alpha1.AnnotationJobRequestID] != "", w.m.cfg.Clock.Now())
+}
+
+// finishRunners cleans up after runners that ran their job and exited, several at a time. The
+// reconciler does it after creating new runners: when jobs end as others arrive, the new jobs'
+// runners do not wait for the old ones' deletions, and a burst of jobs ending is cleaned up in
+// parallel rather than one runner after the other.
+func (w *worker) finishRunners(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, ended []endedRunner) {
+	sem := make(chan struct{}, w.m.cfg.CreateConcurrency)
+	var wg sync.WaitGroup
+	for _, r := range ended {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			w.cleanUpFinished(ctx, client, rs, r.Runner, r.doneOnGitHub)
+		})
+	}
+	wg.Wait()
+}
+
+// cleanUpFinished deregisters a finished runner unless GitHub already did, and deletes its pod
+// and Secret.
+func (w *worker) cleanUpFinished(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, r Runner, doneOnGitHub bool) {
+	if client != nil && r.RunnerID != 0 && !doneOnGitHub {
+		// GitHub removes an ephemeral runner with its job, and the runner deregisters itself; this
+		// catches the ones GitHub has not reported completed. If GitHub refuses, the drift check
+		// removes the registration later.
 		if err := client.RemoveRunner(ctx, r.RunnerID); err != nil && !errors.Is(err, actions.ErrRunnerNotFound) {
 			w.githubFailed()
 			w.event(rs, corev1.EventTypeWarning, "DeregistrationFailed", "Runner %s (id %d) finished but could not be deregistered: %v", r.Name, r.RunnerID, err)

@@ -64,6 +64,8 @@ type worker struct {
 	// blockedGeneration holds runner creation back for a spec generation that cannot work
 	// (invalid pod template, deprecated runner version) until the spec changes.
 	blockedGeneration int64
+	// podRefusals counts runner pods a ResourceQuota refused.
+	podRefusals int
 	// pollCancel ends the long poll in flight, so a new maxRunners reaches GitHub at once
 	// (X-ScaleSetMaxCapacity) instead of after up to 50 s; polledCapacity is what it sent.
 	pollCancel     context.CancelFunc
@@ -77,6 +79,10 @@ type worker struct {
 	// repeated (the expectations pattern of Kubernetes controllers).
 	created map[string]time.Time
 	deleted map[string]time.Time
+	// jobs pairs finished runner pods with GitHub's JobCompleted for them (ledger.go).
+	jobs jobLedger
+	// statusWritten is when the status was last written (see statusCoalesce).
+	statusWritten time.Time
 }
 
 func newWorker(m *Manager, rs *v1alpha1.RunnerSet) *worker {
@@ -251,11 +257,20 @@ type counts struct {
 	desired, current, pending, idle, busy, failed int
 }
 
-// writeStatus writes the status when it differs from what is stored: once per change.
-func (w *worker) writeStatus(ctx context.Context, c counts) {
+// statusCoalesce is the least time between two status writes of a RunnerSet. A change within it
+// of the last write is written once it has passed (writeStatus says when, and the reconciler
+// comes back then), together with whatever else changed meanwhile: a GitHub message and the pod
+// events it causes, or a scale-up of many runners, make one write instead of one per event. Every
+// change is written, at most this late, and only once. (Status writes were most of the server's
+// requests to the kube-apiserver; see docs/performance.md.)
+const statusCoalesce = time.Second
+
+// writeStatus writes the status when it differs from what is stored: once per change. It returns
+// how long to wait before writing a change that came too soon after the last write, or 0.
+func (w *worker) writeStatus(ctx context.Context, c counts) time.Duration {
 	rs := w.snapshot()
 	if rs == nil {
-		return
+		return 0
 	}
 	w.mu.Lock()
 	st := rs.Status.DeepCopy()
@@ -276,8 +291,15 @@ func (w *worker) writeStatus(ctx context.Context, c counts) {
 	w.mu.Unlock()
 	setReady(st, w.now())
 	if apiequality.Semantic.DeepEqual(*st, rs.Status) {
-		return
+		return 0
 	}
+	w.mu.Lock()
+	if wait := statusCoalesce - w.m.cfg.Clock.Since(w.statusWritten); wait > 0 {
+		w.mu.Unlock()
+		return wait
+	}
+	w.statusWritten = w.m.cfg.Clock.Now()
+	w.mu.Unlock()
 	rs.Status = *st
 	updated, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{})
 	switch {
@@ -290,6 +312,7 @@ func (w *worker) writeStatus(ctx context.Context, c counts) {
 	default:
 		w.logger(ctx).Error(err, "Writing status failed")
 	}
+	return 0
 }
 
 // setReady derives Ready from the conditions it summarizes.

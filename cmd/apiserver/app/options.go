@@ -58,6 +58,11 @@ type Options struct {
 	ClientQPS   float32
 	ClientBurst int
 
+	// ShutdownWatchTerminationGracePeriod ends open watches when the server is told to stop
+	// and waits at most this long for them to go. Without it a single watch (the garbage
+	// collector's on runnersets, say) holds the process for the whole request timeout (60 s).
+	ShutdownWatchTerminationGracePeriod time.Duration
+
 	Scaler ScalerOptions
 }
 
@@ -93,7 +98,7 @@ func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
 func NewOptions() *Options {
 	ro := genericoptions.NewRecommendedOptions("", apiserver.StorageCodec())
 	ro.Etcd = nil
-	return &Options{RecommendedOptions: ro, Logs: logs.NewOptions(), ClientQPS: 50, ClientBurst: 100,
+	return &Options{RecommendedOptions: ro, Logs: logs.NewOptions(), ClientQPS: 50, ClientBurst: 100, ShutdownWatchTerminationGracePeriod: 5 * time.Second,
 		Scaler: ScalerOptions{Enabled: true, LeaderElect: true, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
 			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16}}
 }
@@ -112,6 +117,8 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	c := fss.FlagSet("cluster")
 	c.Float32Var(&o.ClientQPS, "kube-api-qps", o.ClientQPS, "Queries per second this server sends to the kube-apiserver.")
 	c.IntVar(&o.ClientBurst, "kube-api-burst", o.ClientBurst, "Burst of requests this server sends to the kube-apiserver.")
+	fss.FlagSet("secure serving").DurationVar(&o.ShutdownWatchTerminationGracePeriod, "shutdown-watch-termination-grace-period", o.ShutdownWatchTerminationGracePeriod,
+		"On shutdown, open watches are ended and waited for at most this long. 0 leaves them open until the request timeout.")
 	o.Scaler.AddFlags(fss.FlagSet("scaler"))
 	return fss
 }
@@ -120,6 +127,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 func (o *Options) Validate() error {
 	errs := o.RecommendedOptions.Validate()
 	errs = append(errs, logsapi.ValidateAndApply(o.Logs, nil))
+	if o.ShutdownWatchTerminationGracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must not be negative"))
+	}
 	if o.ClientQPS <= 0 || o.ClientBurst <= 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive"))
 	}
@@ -145,6 +155,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err := o.RecommendedOptions.ApplyTo(serverConfig); err != nil {
 		return nil, err
 	}
+	serverConfig.ShutdownWatchTerminationGracePeriod = o.ShutdownWatchTerminationGracePeriod
 	if serverConfig.ClientConfig == nil {
 		return nil, fmt.Errorf("no cluster to store RunnerSets in: give --kubeconfig or run in a cluster")
 	}

@@ -355,6 +355,9 @@ func (c *Client) GetMessage(ctx context.Context, queueURL, queueToken string, la
 		cl = cl.withQuery("lastMessageId", strconv.FormatInt(lastMessageID, 10))
 	}
 	r, err := c.do(ctx, cl)
+	if errors.Is(err, httpretry.ErrBodyTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedMessage, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +372,7 @@ func (c *Client) GetMessage(ctx context.Context, queueURL, queueToken string, la
 		if errors.Is(err, ErrEmptyResponse) {
 			return nil, r.empty(cl)
 		}
-		return nil, fmt.Errorf("actions: GetMessage: %w", err)
+		return nil, fmt.Errorf("actions: GetMessage: %w: %w", ErrMalformedMessage, err)
 	}
 	return m, nil
 }

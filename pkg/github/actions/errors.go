@@ -60,6 +60,10 @@ var (
 	// ErrEmptyResponse: a 200 whose body is empty where a JSON document was expected (the broker
 	// has been seen to send these). Reads are retried like a 5xx first.
 	ErrEmptyResponse = errors.New("the service answered 200 with an empty body")
+	// ErrMalformedMessage: the long poll answered 200 with something that is not a message
+	// (truncated, not JSON, not an object, or over httpretry.MaxBodyBytes). Nothing can be
+	// acknowledged; poll again in the same session.
+	ErrMalformedMessage = errors.New("the message queue answered with a malformed message")
 )
 
 // Error is an unsuccessful answer of the Actions Service.

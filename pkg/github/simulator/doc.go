@@ -137,9 +137,16 @@ exist on ControlClient, which drives a simulator in another process.
 
 A Fault matches an endpoint name (the EP* constants, or "*") and optionally one scale set, hits
 with a seeded probability or always, and for Count requests or until removed. It can delay the
-answer, answer a status (with an error body in the endpoint's style and Retry-After), or answer
-an empty body. Counters count every request per endpoint name and per scale set id, and the
-requests a fault answered.
+answer, answer a status (with an error body in the endpoint's style and Retry-After), answer
+an empty body, or answer a body given verbatim (a malformed, truncated or oversized message).
+Counters count every request per endpoint name and per scale set id, and the requests a fault
+answered.
+
+# Outages
+
+StartOutage takes the simulator off the network: it stops listening (connections are refused)
+and drops every open connection, keeping all its state; EndOutage listens again on the same
+address. GitHub's side of a real outage, for clients that must survive one.
 
 # Time
 

@@ -69,6 +69,9 @@ type Fault struct {
 	// Delay answers slowly (wall clock), then normally unless Status or EmptyBody is set.
 	Delay     time.Duration `json:"-"`
 	EmptyBody bool          `json:"emptyBody,omitempty"`
+	// Body, if set, is sent verbatim as the answer (status Status, or 200): a malformed,
+	// truncated or oversized message from the service.
+	Body string `json:"body,omitempty"`
 	// Probability in (0,1) hits that share of matching requests (seeded); 0 or 1 = always.
 	Probability float64 `json:"probability,omitempty"`
 	// Count is how many requests the fault hits before it removes itself; 0 = until removed.
@@ -247,7 +250,7 @@ func (s *Simulator) endpoint(name, group string, scaleSetOf func(r *http.Request
 				return
 			}
 		}
-		if f.Status == 0 && !f.EmptyBody {
+		if f.Status == 0 && !f.EmptyBody && f.Body == "" {
 			serveBuffered(w, r, h)
 			return
 		}
@@ -265,6 +268,12 @@ func (s *Simulator) writeFault(w http.ResponseWriter, name, group string, scaleS
 	}
 	if f.EmptyBody {
 		w.WriteHeader(status)
+		return
+	}
+	if f.Body != "" {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(f.Body))
 		return
 	}
 	if group == endpointGroupGitHub {

@@ -20,7 +20,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	mathrand "math/rand/v2"
 	"net"
@@ -110,6 +109,7 @@ type Simulator struct {
 	clock    clock.Clock
 	url      string
 	srv      *http.Server
+	net      netState // the listener and open connections, for outages (outage.go)
 	done     chan struct{}
 	closing  sync.Once
 	bg       sync.WaitGroup
@@ -162,12 +162,8 @@ func Start(o Options) (*Simulator, error) {
 		return nil, err
 	}
 	s.state = newState(o, s.url, s.kick)
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	s.bg.Go(func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			klog.ErrorS(err, "GitHub simulator stopped serving")
-		}
-	})
+	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ConnState: s.trackConn}
+	s.serveOn(ln)
 	s.bg.Go(s.timekeeper)
 	klog.V(2).InfoS("GitHub simulator listening", "url", s.url)
 	return s, nil

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -73,6 +74,14 @@ type Config struct {
 type Store struct {
 	Config
 	versioner storage.Versioner
+
+	// lastSeen holds, by namespace/name, the newest backing ConfigMap this store wrote or read
+	// for an update. GuaranteedUpdate starts from it instead of reading the ConfigMap again, as
+	// etcd3's store starts from its cached object: if another writer changed the ConfigMap
+	// meanwhile, the write is refused with a conflict (the resourceVersion is its precondition)
+	// and the update is redone from a fresh read. An update costs one request instead of two.
+	mu       sync.Mutex
+	lastSeen map[string]*corev1.ConfigMap
 }
 
 var _ storage.Interface = &Store{}
@@ -113,6 +122,10 @@ func (s *Store) objectName(cm *corev1.ConfigMap) (string, bool) {
 
 func (s *Store) notFound(key string) error { return storage.NewKeyNotFoundError(key, 0) }
 
+// MaxObjectBytes is the most a stored object may take: the data of a ConfigMap is limited to
+// 1 MiB by the API server's validation.
+const MaxObjectBytes = 1 << 20
+
 // encode renders obj into the ConfigMap that stores it.
 func (s *Store) encode(namespace, name string, obj runtime.Object) (*corev1.ConfigMap, error) {
 	if err := s.versioner.PrepareObjectForStorage(obj); err != nil {
@@ -121,6 +134,13 @@ func (s *Store) encode(namespace, name string, obj runtime.Object) (*corev1.Conf
 	var buf bytes.Buffer
 	if err := s.Codec.Encode(obj, &buf); err != nil {
 		return nil, err
+	}
+	if n := len(DataKey) + buf.Len(); n > MaxObjectBytes {
+		// The cluster would refuse the ConfigMap as invalid, which is no fault of the server:
+		// say what is wrong instead of a 500.
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf(
+			"%s %s/%s takes %d bytes stored, over the %d bytes one object may take (it is kept in a ConfigMap); make its template smaller",
+			s.GroupResource.String(), namespace, name, n, MaxObjectBytes))
 	}
 	accessor, err := meta.Accessor(obj)
 	if err != nil {
@@ -190,10 +210,44 @@ func (s *Store) translateError(key string, err error) error {
 	case apierrors.IsConflict(err):
 		return storage.NewResourceVersionConflictsError(key, 0)
 	case apierrors.IsResourceExpired(err), apierrors.IsGone(err), apierrors.IsTimeout(err),
-		apierrors.IsServerTimeout(err), apierrors.IsTooManyRequests(err), apierrors.IsBadRequest(err):
+		apierrors.IsServerTimeout(err), apierrors.IsTooManyRequests(err), apierrors.IsBadRequest(err),
+		apierrors.IsRequestEntityTooLargeError(err):
 		return err
 	}
 	return storage.NewInternalError(fmt.Errorf("backing ConfigMap for %s: %w", key, err))
+}
+
+// remember records cm as the newest version of its ConfigMap, unless a newer one is known.
+// Stored ConfigMaps are never modified.
+func (s *Store) remember(cm *corev1.ConfigMap) {
+	rv, err := s.versioner.ParseResourceVersion(cm.ResourceVersion)
+	if err != nil {
+		return
+	}
+	key := cm.Namespace + "/" + cm.Name
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.lastSeen[key]; old != nil {
+		if oldRV, err := s.versioner.ParseResourceVersion(old.ResourceVersion); err == nil && oldRV > rv {
+			return
+		}
+	}
+	if s.lastSeen == nil {
+		s.lastSeen = map[string]*corev1.ConfigMap{}
+	}
+	s.lastSeen[key] = cm
+}
+
+func (s *Store) forget(namespace, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.lastSeen, namespace+"/"+s.configMapName(name))
+}
+
+func (s *Store) recall(namespace, name string) *corev1.ConfigMap {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastSeen[namespace+"/"+s.configMapName(name)]
 }
 
 func (s *Store) getConfigMap(ctx context.Context, namespace, name, rv string) (*corev1.ConfigMap, error) {
@@ -228,6 +282,7 @@ func (s *Store) Create(ctx context.Context, key string, obj, out runtime.Object,
 	if err != nil {
 		return s.translateError(key, err)
 	}
+	s.remember(created)
 	return s.decode(created, out)
 }
 
@@ -333,19 +388,26 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 }
 
 // GuaranteedUpdate implements storage.Interface: read, apply tryUpdate, write with the read
-// resourceVersion as precondition, and retry on conflict.
+// resourceVersion as precondition, and retry on conflict. The first attempt starts from the
+// last version this store saw (see Store.lastSeen) instead of a read; whatever goes wrong with
+// it (a conflict, a failed precondition, an error of tryUpdate, or nothing to change, which a
+// stale version could wrongly suggest) is decided again from a fresh read.
 func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination runtime.Object, ignoreNotFound bool,
 	preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc, cachedExistingObject runtime.Object) error {
 	namespace, name, err := s.parseKey(key)
 	if err != nil {
 		return err
 	}
+	cm := s.recall(namespace, name)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		existing := s.NewFunc()
-		cm, err := s.getConfigMap(ctx, namespace, name, "")
+		optimistic := cm != nil
+		if !optimistic {
+			cm, err = s.getConfigMap(ctx, namespace, name, "")
+		}
 		exists := err == nil
 		switch {
 		case apierrors.IsNotFound(err) && ignoreNotFound:
@@ -355,9 +417,23 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			if err := s.decode(cm, existing); err != nil {
 				return err
 			}
+			if !optimistic {
+				s.remember(cm)
+			}
+		}
+		// retry redoes a failed optimistic attempt from a fresh read.
+		retry := func() bool {
+			if optimistic {
+				s.forget(namespace, name)
+				cm = nil
+			}
+			return optimistic
 		}
 		if preconditions != nil && exists {
 			if err := preconditions.Check(key, existing); err != nil {
+				if retry() {
+					continue
+				}
 				return err
 			}
 		}
@@ -369,6 +445,9 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 		}
 		updated, _, err := tryUpdate(existing, storage.ResponseMeta{ResourceVersion: rv})
 		if err != nil {
+			if retry() {
+				continue
+			}
 			return err
 		}
 		next, err := s.encode(namespace, name, updated)
@@ -383,19 +462,25 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, destination ru
 			}
 		} else {
 			if next.Data[DataKey] == cm.Data[DataKey] && equalStringMaps(next.Labels, cm.Labels) {
+				if retry() {
+					continue
+				}
 				// Nothing changed: like etcd3, answer with what is stored and write nothing.
 				return s.decode(cm, destination)
 			}
 			next.ResourceVersion = cm.ResourceVersion
 			next.UID = cm.UID
 			written, err = s.Client.ConfigMaps(namespace).Update(ctx, next, metav1.UpdateOptions{})
-			if apierrors.IsConflict(err) {
+			if apierrors.IsConflict(err) || (err != nil && retry()) {
+				s.forget(namespace, name)
+				cm = nil
 				continue
 			}
 		}
 		if err != nil {
 			return s.translateError(key, err)
 		}
+		s.remember(written)
 		return s.decode(written, destination)
 	}
 }
@@ -437,6 +522,7 @@ func (s *Store) Delete(ctx context.Context, key string, out runtime.Object, prec
 		if apierrors.IsConflict(err) {
 			continue
 		}
+		s.forget(namespace, name)
 		return s.translateError(key, err)
 	}
 }

@@ -54,6 +54,9 @@ const (
 	MaxBodyBytes = 32 << 20
 )
 
+// ErrBodyTooLarge: the answer's body is over MaxBodyBytes; it was not read.
+var ErrBodyTooLarge = errors.New("response body too large")
+
 // Policy says how often and how patiently a request is retried. The zero value retries nothing,
 // waits nothing and has no per-attempt timeout; use Default for the protocol's constants.
 type Policy struct {
@@ -249,7 +252,7 @@ func (p Policy) attempt(ctx context.Context, d Doer, newReq RequestFunc) (*http.
 		return nil, nil, fmt.Errorf("reading response body of %s %s: %w", req.Method, redact(req.URL), err)
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, nil, errNoRetry{fmt.Errorf("response body of %s %s exceeds %d bytes", req.Method, redact(req.URL), MaxBodyBytes)}
+		return nil, nil, errNoRetry{fmt.Errorf("%w: response body of %s %s exceeds %d bytes", ErrBodyTooLarge, req.Method, redact(req.URL), MaxBodyBytes)}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))

@@ -20,9 +20,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -61,6 +63,7 @@ type REST struct {
 	secrets      corev1client.SecretsGetter
 	runnerSets   RunnerSetLister
 	deregisterer Deregisterer
+	pages        pageCache
 }
 
 var (
@@ -134,29 +137,80 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 		return nil, translate(err, "")
 	}
 	out := &actions.RunnerList{ListMeta: metav1.ListMeta{ResourceVersion: pods.ResourceVersion, Continue: pods.Continue, RemainingItemCount: pods.RemainingItemCount}}
+	var rsets *runnerSets
+	if opts != nil && opts.Continue != "" {
+		rsets = r.pages.take(ns + "/" + opts.Continue) // read for the first page of this list
+	}
+	if rsets == nil {
+		rsets = r.listRunnerSets(ctx)
+	}
+	if pods.Continue != "" {
+		r.pages.put(ns+"/"+pods.Continue, rsets)
+	}
 	names := map[string]bool{}
 	for i := range pods.Items {
-		out.Items = append(out.Items, *FromPod(&pods.Items[i]))
+		runner := FromPod(&pods.Items[i])
+		if rsets != nil {
+			markGitHubUnknown(runner, rsets.byName[runner.Namespace+"/"+runner.Status.RunnerSet])
+		}
+		out.Items = append(out.Items, *runner)
 		names[pods.Items[i].Namespace+"/"+pods.Items[i].Name] = true
 	}
 	if pods.Continue == "" {
 		// GitHub-only runners have no pod to page through: they come with the last page.
-		out.Items = append(out.Items, r.gitHubOnly(ctx, opts, names)...)
+		out.Items = append(out.Items, r.gitHubOnly(ctx, rsets, opts, names)...)
 	}
 	return out, nil
 }
 
-// gitHubOnly lists the runners the RunnerSets in scope record as registered on GitHub with no pod.
-func (r *REST) gitHubOnly(ctx context.Context, opts *metainternalversion.ListOptions, seen map[string]bool) []actions.Runner {
+// runnerSets are the RunnerSets in a request's scope, by namespace/name; err says why there are
+// none.
+type runnerSets struct {
+	list   *actions.RunnerSetList
+	byName map[string]*actions.RunnerSet
+	err    error
+}
+
+func (r *REST) listRunnerSets(ctx context.Context) *runnerSets {
 	obj, err := r.runnerSets.List(ctx, &metainternalversion.ListOptions{})
 	if err != nil {
-		klog.FromContext(ctx).V(2).Info("Listing RunnerSets for GitHub-only runners failed", "err", err)
-		warning.AddWarning(ctx, "", "runners registered on GitHub without a pod are not listed: "+err.Error())
+		klog.FromContext(ctx).V(2).Info("Listing RunnerSets failed", "err", err)
+		return &runnerSets{err: err}
+	}
+	out := &runnerSets{list: obj.(*actions.RunnerSetList), byName: map[string]*actions.RunnerSet{}}
+	for i := range out.list.Items {
+		rs := &out.list.Items[i]
+		out.byName[rs.Namespace+"/"+rs.Name] = rs
+	}
+	return out
+}
+
+// markGitHubUnknown shows the GitHub side of a runner as unknown while its RunnerSet has no
+// message session (GitHub unreachable, a leader change, a lost session): what its pod records
+// is the last thing GitHub said, which may no longer be true. Busy and the job, which the
+// cluster knows from the job's start, stay (a busy runner is still refused deletion).
+func markGitHubUnknown(runner *actions.Runner, rs *actions.RunnerSet) {
+	if rs == nil || meta.IsStatusConditionTrue(rs.Status.Conditions, actions.ConditionSessionActive) {
+		return
+	}
+	runner.Status.GitHub.Status = GitHubUnknown
+}
+
+// GitHubUnknown is a runner's GitHub status while its RunnerSet cannot hear from GitHub.
+const GitHubUnknown = "unknown"
+
+// gitHubOnly lists the runners the RunnerSets in scope record as registered on GitHub with no pod.
+func (r *REST) gitHubOnly(ctx context.Context, rsets *runnerSets, opts *metainternalversion.ListOptions, seen map[string]bool) []actions.Runner {
+	if rsets == nil {
+		rsets = r.listRunnerSets(ctx)
+	}
+	if rsets.err != nil {
+		warning.AddWarning(ctx, "", "runners registered on GitHub without a pod are not listed: "+rsets.err.Error())
 		return nil
 	}
 	var out []actions.Runner
-	for i := range obj.(*actions.RunnerSetList).Items {
-		rs := &obj.(*actions.RunnerSetList).Items[i]
+	for i := range rsets.list.Items {
+		rs := &rsets.list.Items[i]
 		for _, gr := range rs.Status.GitHubOnlyRunners {
 			if seen[rs.Namespace+"/"+gr.Name] {
 				continue
@@ -187,7 +241,9 @@ func (r *REST) Get(ctx context.Context, name string, opts *metav1.GetOptions) (r
 	ns := genericapirequest.NamespaceValue(ctx)
 	pod, err := r.pods.Pods(ns).Get(ctx, name, *opts)
 	if err == nil && pod.Labels[v1alpha1.LabelRunnerSet] != "" {
-		return FromPod(pod), nil
+		runner := FromPod(pod)
+		markGitHubUnknown(runner, r.runnerSet(ctx, runner.Status.RunnerSet))
+		return runner, nil
 	}
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, translate(err, name)
@@ -198,8 +254,18 @@ func (r *REST) Get(ctx context.Context, name string, opts *metav1.GetOptions) (r
 	return nil, apierrors.NewNotFound(groupResource, name)
 }
 
+// runnerSet returns a RunnerSet of the request's namespace, or nil.
+func (r *REST) runnerSet(ctx context.Context, name string) *actions.RunnerSet {
+	obj, err := r.runnerSets.Get(ctx, name, &metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	rs, _ := obj.(*actions.RunnerSet)
+	return rs
+}
+
 func (r *REST) findGitHubOnly(ctx context.Context, name string) *actions.Runner {
-	for _, runner := range r.gitHubOnly(ctx, nil, map[string]bool{}) {
+	for _, runner := range r.gitHubOnly(ctx, nil, nil, map[string]bool{}) {
 		if runner.Name == name {
 			return &runner
 		}
@@ -225,6 +291,7 @@ func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions)
 	if err != nil {
 		return nil, translate(err, "")
 	}
+	sessions := &sessionCache{rest: r, ctx: ctx, seen: map[string]sessionSeen{}}
 	return watch.Filter(w, func(ev watch.Event) (watch.Event, bool) {
 		pod, ok := ev.Object.(*corev1.Pod)
 		if !ok {
@@ -235,7 +302,9 @@ func (r *REST) Watch(ctx context.Context, opts *metainternalversion.ListOptions)
 				ResourceVersion: pod.ResourceVersion, Annotations: pod.Annotations,
 			}}}, true
 		}
-		return watch.Event{Type: ev.Type, Object: FromPod(pod)}, true
+		runner := FromPod(pod)
+		markGitHubUnknown(runner, sessions.runnerSet(pod.Namespace, runner.Status.RunnerSet))
+		return watch.Event{Type: ev.Type, Object: runner}, true
 	}), nil
 }
 
@@ -309,4 +378,33 @@ func translate(err error, name string) error {
 		return apierrors.NewInternalError(fmt.Errorf("the server may not read runner pods: %v", err))
 	}
 	return err
+}
+
+// sessionCache keeps, for one watch, the RunnerSets its runners belong to for a few seconds, so
+// that a burst of pod events costs one read per RunnerSet.
+type sessionCache struct {
+	rest *REST
+	ctx  context.Context
+	seen map[string]sessionSeen
+}
+
+type sessionSeen struct {
+	rs *actions.RunnerSet
+	at time.Time
+}
+
+const sessionCacheTTL = 2 * time.Second
+
+func (c *sessionCache) runnerSet(namespace, name string) *actions.RunnerSet {
+	key := namespace + "/" + name
+	if s, ok := c.seen[key]; ok && time.Since(s.at) < sessionCacheTTL {
+		return s.rs
+	}
+	ctx := c.ctx
+	if namespace != genericapirequest.NamespaceValue(ctx) {
+		ctx = genericapirequest.WithNamespace(ctx, namespace) // a watch across namespaces
+	}
+	rs := c.rest.runnerSet(ctx, name)
+	c.seen[key] = sessionSeen{rs: rs, at: time.Now()}
+	return rs
 }

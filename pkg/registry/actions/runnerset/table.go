@@ -47,7 +47,7 @@ var columns = []metav1.TableColumnDefinition{
 	{Name: "Idle", Type: "integer", Priority: 1, Description: "Registered runners without a job."},
 	{Name: "Pending", Type: "integer", Priority: 1, Description: "Runners not registered yet."},
 	{Name: "Failed", Type: "integer", Priority: 1, Description: "Runners whose pods failed."},
-	{Name: "Jobs", Type: "string", Priority: 1, Description: "Jobs assigned/running, from the Actions Service."},
+	{Name: "Jobs", Type: "string", Priority: 1, Description: "Jobs assigned/running, from the Actions Service; unknown while there is no session with it."},
 	{Name: "Scale Set ID", Type: "string", Priority: 1, Description: "The scale set's id on GitHub."},
 	{Name: "GitHub", Type: "string", Priority: 1, Description: "spec.githubConfigUrl."},
 }
@@ -94,8 +94,17 @@ func row(rs *actions.RunnerSet, name, age string) []interface{} {
 		int64(rs.Status.DesiredRunners), int64(rs.Status.CurrentRunners), int64(rs.Status.BusyRunners),
 		readiness(rs), age,
 		mode, int64(rs.Status.IdleRunners), int64(rs.Status.PendingRunners), int64(rs.Status.FailedRunners),
-		fmt.Sprintf("%d/%d", rs.Status.AssignedJobs, rs.Status.RunningJobs), scaleSetID, rs.Spec.GitHubConfigURL,
+		jobs(rs), scaleSetID, rs.Spec.GitHubConfigURL,
 	}
+}
+
+// jobs shows the job counts GitHub last sent, or "unknown" while there is no session to hear
+// from GitHub (the counts may be stale).
+func jobs(rs *actions.RunnerSet) string {
+	if !meta.IsStatusConditionTrue(rs.Status.Conditions, actions.ConditionSessionActive) {
+		return "unknown"
+	}
+	return fmt.Sprintf("%d/%d", rs.Status.AssignedJobs, rs.Status.RunningJobs)
 }
 
 // readiness shows the Ready condition, or its reason when it is false, which is what an

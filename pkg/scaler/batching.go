@@ -1,0 +1,59 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scaler
+
+import (
+	"context"
+	"time"
+
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+)
+
+const (
+	// progressPause is how long the listener waits before its next long poll after a message
+	// that only reported job progress and was already waiting when it polled.
+	progressPause = 200 * time.Millisecond
+	// waitingAlready is how fast a long poll answers when a message was waiting for it.
+	waitingAlready = 50 * time.Millisecond
+)
+
+// batchProgress paces the long poll while jobs start and finish in a stream. The service puts
+// every event into the message the listener has not fetched yet, so a listener that polls again
+// at once gets one event per message: a long poll and an acknowledgement for each JobStarted and
+// each JobCompleted of a busy scale set. When a message that only reported progress (no job
+// offered, none assigned) was already waiting, the stream is on: the listener pauses
+// progressPause so that the next message carries what came meanwhile. A message offering or
+// assigning jobs is never followed by a pause, nor is one the long poll had to wait for, so a
+// job arriving at a quiet scale set gets its runner as fast as before.
+func (w *worker) batchProgress(ctx context.Context, msg *actions.Message, polled time.Duration) {
+	if polled > waitingAlready {
+		return
+	}
+	jobs, err := actions.ParseJobMessages(msg.Body)
+	if err != nil || len(jobs) == 0 {
+		return
+	}
+	for _, j := range jobs {
+		if j.MessageType == actions.JobMessageAvailable || j.MessageType == actions.JobMessageAssigned {
+			return
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-w.m.cfg.Clock.After(progressPause):
+	}
+}

@@ -1,0 +1,126 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scaler
+
+import "time"
+
+// jobLedger pairs what the cluster says about finished runners with what GitHub says about
+// their jobs. GitHub's statistics count a job as assigned until its JobCompleted message, and a
+// runner's pod usually ends a few milliseconds before that message arrives. Without the ledger
+// the scaler would then see one runner fewer than the (stale) desired count and register a
+// replacement, only to remove it when the message comes: a JIT config, a Secret, a pod, a
+// deregistration and two deletions for nothing, and a spare runner the next job may take
+// instead of getting its own. The worker's mu guards it.
+type jobLedger struct {
+	// completed: runners GitHub reported JobCompleted for (it removes an ephemeral runner with
+	// its job); started: runners GitHub reported JobStarted for.
+	completed, started map[string]time.Time
+	// awaiting: runners whose pod ended after a job while GitHub's JobCompleted for it is still
+	// to come; each still holds a slot of the desired count.
+	awaiting map[string]time.Time
+}
+
+const (
+	// ledgerKeep is how long JobStarted and JobCompleted are remembered.
+	ledgerKeep = 10 * time.Minute
+	// awaitingTimeout bounds how long a finished runner holds its slot: a JobCompleted later
+	// than this is taken as lost, and the desired count is believed again.
+	awaitingTimeout = 30 * time.Second
+)
+
+// observe records the job events of one message. Call it in the same critical section that
+// installs the message's statistics, so that the two always agree.
+func (l *jobLedger) observe(started, completed []string, now time.Time) {
+	if l.completed == nil {
+		l.completed, l.started, l.awaiting = map[string]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
+	}
+	for _, name := range started {
+		if name != "" {
+			l.started[name] = now
+		}
+	}
+	for _, name := range completed {
+		if name != "" {
+			l.completed[name] = now
+			delete(l.awaiting, name)
+		}
+	}
+	for _, m := range []map[string]time.Time{l.started, l.completed} {
+		for name, at := range m {
+			if now.Sub(at) > ledgerKeep {
+				delete(m, name)
+			}
+		}
+	}
+}
+
+// finished records a runner whose pod ended with exit code 0. It reports whether GitHub already
+// said the runner's job completed, in which case GitHub has removed the ephemeral runner. If it
+// has not yet, and the runner ran a job (hadJob, or a JobStarted seen), the runner holds its slot
+// until that message comes.
+func (l *jobLedger) finished(name string, hadJob bool, now time.Time) (completedOnGitHub bool) {
+	if _, ok := l.completed[name]; ok {
+		delete(l.completed, name)
+		delete(l.started, name)
+		return true
+	}
+	if _, ok := l.started[name]; ok || hadJob {
+		if l.awaiting == nil {
+			l.awaiting = map[string]time.Time{}
+		}
+		l.awaiting[name] = now
+		delete(l.started, name)
+	}
+	return false
+}
+
+// slots are the runners that hold a slot of the desired count, as GitHub last said: a runner
+// whose job GitHub reported completed while its pod still runs is about to exit and holds none,
+// and one GitHub reported running a job is busy, whether or not its pod shows the job yet.
+func (l *jobLedger) slots(runners []Runner) []Runner {
+	if len(l.completed) == 0 && len(l.started) == 0 {
+		return runners
+	}
+	out := make([]Runner, 0, len(runners))
+	for _, r := range runners {
+		if _, done := l.completed[r.Name]; done {
+			continue
+		}
+		if _, busy := l.started[r.Name]; busy && r.Phase != PhaseSucceeded && r.Phase != PhaseFailed {
+			r.Phase = PhaseBusy
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// finishedAwaiting counts the finished runners whose JobCompleted is still to come, dropping
+// those that waited longer than awaitingTimeout, and says when the oldest one times out.
+func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duration) {
+	for name, at := range l.awaiting {
+		left := awaitingTimeout - now.Sub(at)
+		if left <= 0 {
+			delete(l.awaiting, name)
+			continue
+		}
+		n++
+		if recheck == 0 || left < recheck {
+			recheck = left
+		}
+	}
+	return n, recheck
+}

@@ -1,0 +1,76 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package scaler
+
+import (
+	"testing"
+	"time"
+)
+
+func TestJobLedger(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var l jobLedger
+
+	// GitHub reported a job started before the pod shows it: the runner is busy.
+	l.observe([]string{"a", "b"}, nil, t0)
+	if got := l.slots([]Runner{{Name: "a", Phase: PhaseIdle}}); len(got) != 1 || got[0].Phase != PhaseBusy {
+		t.Errorf("slots %v, want a busy", got)
+	}
+
+	// The pod ends before GitHub's JobCompleted: the runner keeps its slot until it comes.
+	if done := l.finished("a", false, t0.Add(time.Second)); done {
+		t.Error("a: JobCompleted not seen, yet reported completed on GitHub")
+	}
+	if n, recheck := l.finishedAwaiting(t0.Add(2 * time.Second)); n != 1 || recheck != awaitingTimeout-time.Second {
+		t.Errorf("awaiting %d (recheck %s), want 1 (%s)", n, recheck, awaitingTimeout-time.Second)
+	}
+	l.observe(nil, []string{"a"}, t0.Add(3*time.Second))
+	if n, _ := l.finishedAwaiting(t0.Add(3 * time.Second)); n != 0 {
+		t.Errorf("awaiting %d after a's JobCompleted, want 0", n)
+	}
+
+	// GitHub's JobCompleted comes first: while the pod still runs, the runner holds no slot;
+	// when it ends, GitHub has removed the runner and nothing is awaited.
+	l.observe(nil, []string{"b"}, t0.Add(4*time.Second))
+	if got := l.slots([]Runner{{Name: "b", Phase: PhaseBusy}, {Name: "x", Phase: PhaseIdle}}); len(got) != 1 || got[0].Name != "x" {
+		t.Errorf("slots %v, want only x", got)
+	}
+	if done := l.finished("b", true, t0.Add(5*time.Second)); !done {
+		t.Error("b: JobCompleted seen, yet not reported completed on GitHub")
+	}
+	if n, _ := l.finishedAwaiting(t0.Add(5 * time.Second)); n != 0 {
+		t.Errorf("awaiting %d, want 0", n)
+	}
+
+	// A runner that never ran a job holds no slot of the statistics.
+	if done := l.finished("idle", false, t0.Add(6*time.Second)); done {
+		t.Error("idle runner reported completed on GitHub")
+	}
+	if n, _ := l.finishedAwaiting(t0.Add(6 * time.Second)); n != 0 {
+		t.Errorf("awaiting %d for a runner without a job, want 0", n)
+	}
+
+	// The pod said it had a job (annotation) though no JobStarted was seen; a lost JobCompleted
+	// stops holding the slot after awaitingTimeout.
+	l.finished("c", true, t0.Add(7*time.Second))
+	if n, _ := l.finishedAwaiting(t0.Add(8 * time.Second)); n != 1 {
+		t.Errorf("awaiting %d, want 1", n)
+	}
+	if n, recheck := l.finishedAwaiting(t0.Add(7*time.Second + awaitingTimeout)); n != 0 || recheck != 0 {
+		t.Errorf("awaiting %d (recheck %s) after the timeout, want 0", n, recheck)
+	}
+}
