@@ -149,6 +149,7 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 	runners := runner.NewREST(kube, kube, rsStorage.RunnerSet, &deregisterer{factory: c.ExtraConfig.GitHub})
 
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(actions.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	apiGroupInfo.NegotiatedSerializer = WithoutProtobuf(Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"runnersets":        rsStorage.RunnerSet,
 		"runnersets/status": rsStorage.Status,
@@ -208,4 +209,25 @@ func (d *deregisterer) Deregister(ctx context.Context, rs *actions.RunnerSet, ru
 		return nil
 	}
 	return err
+}
+
+// WithoutProtobuf offers every serialization of ns but protobuf, which the types of actions.dev
+// do not implement. Clients that prefer protobuf and accept JSON, as the kube-controller-manager's
+// namespace, garbage-collector and quota controllers do, then get JSON instead of a failure: a
+// namespace holding a RunnerSet could not be deleted, stuck Terminating with "RunnerSetList does
+// not implement the protobuf marshalling interface".
+func WithoutProtobuf(ns runtime.NegotiatedSerializer) runtime.NegotiatedSerializer {
+	return withoutProtobuf{ns}
+}
+
+type withoutProtobuf struct{ runtime.NegotiatedSerializer }
+
+func (w withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
+	var out []runtime.SerializerInfo
+	for _, info := range w.NegotiatedSerializer.SupportedMediaTypes() {
+		if info.MediaType != runtime.ContentTypeProtobuf {
+			out = append(out, info)
+		}
+	}
+	return out
 }

@@ -26,7 +26,7 @@ import (
 const (
 	// progressPause is how long the listener waits before its next long poll after a message
 	// that only reported job progress and was already waiting when it polled.
-	progressPause = 200 * time.Millisecond
+	progressPause = 100 * time.Millisecond
 	// waitingAlready is how fast a long poll answers when a message was waiting for it.
 	waitingAlready = 50 * time.Millisecond
 )

@@ -24,15 +24,35 @@ import "time"
 // the scaler would then see one runner fewer than the (stale) desired count and register a
 // replacement, only to remove it when the message comes: a JIT config, a Secret, a pod, a
 // deregistration and two deletions for nothing, and a spare runner the next job may take
-// instead of getting its own. The worker's mu guards it.
+// instead of getting its own. The ledger also spares the deregistration of a runner GitHub
+// removes anyway with its job: it is only asked for if the JobCompleted never comes. The
+// worker's mu guards it.
 type jobLedger struct {
 	// completed: runners GitHub reported JobCompleted for (it removes an ephemeral runner with
 	// its job); started: runners GitHub reported JobStarted for.
 	completed, started map[string]time.Time
 	// awaiting: runners whose pod ended after a job while GitHub's JobCompleted for it is still
 	// to come; each still holds a slot of the desired count.
-	awaiting map[string]time.Time
+	awaiting map[string]awaited
 }
+
+type awaited struct {
+	at       time.Time
+	runnerID int
+}
+
+// jobEnd is what the ledger knows about a runner whose pod ended.
+type jobEnd int
+
+const (
+	// endUnknown: no job is known to have run on it; deregister it now.
+	endUnknown jobEnd = iota
+	// endCompleted: GitHub reported its job completed and removed the runner.
+	endCompleted
+	// endAwaited: it ran a job whose JobCompleted is still to come; GitHub removes the runner
+	// then, and finishedAwaiting hands it back for deregistration if that never happens.
+	endAwaited
+)
 
 const (
 	// ledgerKeep is how long JobStarted and JobCompleted are remembered.
@@ -46,7 +66,7 @@ const (
 // installs the message's statistics, so that the two always agree.
 func (l *jobLedger) observe(started, completed []string, now time.Time) {
 	if l.completed == nil {
-		l.completed, l.started, l.awaiting = map[string]time.Time{}, map[string]time.Time{}, map[string]time.Time{}
+		l.completed, l.started, l.awaiting = map[string]time.Time{}, map[string]time.Time{}, map[string]awaited{}
 	}
 	for _, name := range started {
 		if name != "" {
@@ -68,24 +88,25 @@ func (l *jobLedger) observe(started, completed []string, now time.Time) {
 	}
 }
 
-// finished records a runner whose pod ended with exit code 0. It reports whether GitHub already
-// said the runner's job completed, in which case GitHub has removed the ephemeral runner. If it
-// has not yet, and the runner ran a job (hadJob, or a JobStarted seen), the runner holds its slot
-// until that message comes.
-func (l *jobLedger) finished(name string, hadJob bool, now time.Time) (completedOnGitHub bool) {
+// finished records a runner whose pod ended with exit code 0 and says what is known of its job.
+// If GitHub already said the job completed, it has removed the ephemeral runner. If it has not
+// yet, and the runner ran a job (hadJob, or a JobStarted seen), the runner holds its slot until
+// that message comes.
+func (l *jobLedger) finished(name string, runnerID int, hadJob bool, now time.Time) jobEnd {
 	if _, ok := l.completed[name]; ok {
 		delete(l.completed, name)
 		delete(l.started, name)
-		return true
+		return endCompleted
 	}
 	if _, ok := l.started[name]; ok || hadJob {
 		if l.awaiting == nil {
-			l.awaiting = map[string]time.Time{}
+			l.awaiting = map[string]awaited{}
 		}
-		l.awaiting[name] = now
+		l.awaiting[name] = awaited{at: now, runnerID: runnerID}
 		delete(l.started, name)
+		return endAwaited
 	}
-	return false
+	return endUnknown
 }
 
 // slots are the runners that hold a slot of the desired count, as GitHub last said: a runner
@@ -108,13 +129,17 @@ func (l *jobLedger) slots(runners []Runner) []Runner {
 	return out
 }
 
-// finishedAwaiting counts the finished runners whose JobCompleted is still to come, dropping
-// those that waited longer than awaitingTimeout, and says when the oldest one times out.
-func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duration) {
-	for name, at := range l.awaiting {
-		left := awaitingTimeout - now.Sub(at)
+// finishedAwaiting counts the finished runners whose JobCompleted is still to come and says
+// when the oldest one times out. Those that waited longer than awaitingTimeout are dropped and
+// their runner ids returned: GitHub may never have removed them, so they are to be deregistered.
+func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duration, lost []int) {
+	for name, a := range l.awaiting {
+		left := awaitingTimeout - now.Sub(a.at)
 		if left <= 0 {
 			delete(l.awaiting, name)
+			if a.runnerID != 0 {
+				lost = append(lost, a.runnerID)
+			}
 			continue
 		}
 		n++
@@ -122,5 +147,5 @@ func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duratio
 			recheck = left
 		}
 	}
-	return n, recheck
+	return n, recheck, lost
 }

@@ -32,15 +32,15 @@ func TestJobLedger(t *testing.T) {
 	}
 
 	// The pod ends before GitHub's JobCompleted: the runner keeps its slot until it comes.
-	if done := l.finished("a", false, t0.Add(time.Second)); done {
-		t.Error("a: JobCompleted not seen, yet reported completed on GitHub")
+	if end := l.finished("a", 11, false, t0.Add(time.Second)); end != endAwaited {
+		t.Errorf("a: JobCompleted not seen: %v, want awaited", end)
 	}
-	if n, recheck := l.finishedAwaiting(t0.Add(2 * time.Second)); n != 1 || recheck != awaitingTimeout-time.Second {
-		t.Errorf("awaiting %d (recheck %s), want 1 (%s)", n, recheck, awaitingTimeout-time.Second)
+	if n, recheck, lost := l.finishedAwaiting(t0.Add(2 * time.Second)); n != 1 || recheck != awaitingTimeout-time.Second || lost != nil {
+		t.Errorf("awaiting %d (recheck %s, lost %v), want 1 (%s)", n, recheck, lost, awaitingTimeout-time.Second)
 	}
 	l.observe(nil, []string{"a"}, t0.Add(3*time.Second))
-	if n, _ := l.finishedAwaiting(t0.Add(3 * time.Second)); n != 0 {
-		t.Errorf("awaiting %d after a's JobCompleted, want 0", n)
+	if n, _, lost := l.finishedAwaiting(t0.Add(3 * time.Second)); n != 0 || lost != nil {
+		t.Errorf("awaiting %d (lost %v) after a's JobCompleted, want 0", n, lost)
 	}
 
 	// GitHub's JobCompleted comes first: while the pod still runs, the runner holds no slot;
@@ -49,28 +49,28 @@ func TestJobLedger(t *testing.T) {
 	if got := l.slots([]Runner{{Name: "b", Phase: PhaseBusy}, {Name: "x", Phase: PhaseIdle}}); len(got) != 1 || got[0].Name != "x" {
 		t.Errorf("slots %v, want only x", got)
 	}
-	if done := l.finished("b", true, t0.Add(5*time.Second)); !done {
-		t.Error("b: JobCompleted seen, yet not reported completed on GitHub")
+	if end := l.finished("b", 12, true, t0.Add(5*time.Second)); end != endCompleted {
+		t.Errorf("b: JobCompleted seen: %v, want completed", end)
 	}
-	if n, _ := l.finishedAwaiting(t0.Add(5 * time.Second)); n != 0 {
+	if n, _, _ := l.finishedAwaiting(t0.Add(5 * time.Second)); n != 0 {
 		t.Errorf("awaiting %d, want 0", n)
 	}
 
 	// A runner that never ran a job holds no slot of the statistics.
-	if done := l.finished("idle", false, t0.Add(6*time.Second)); done {
-		t.Error("idle runner reported completed on GitHub")
+	if end := l.finished("idle", 13, false, t0.Add(6*time.Second)); end != endUnknown {
+		t.Errorf("idle runner: %v, want unknown (deregister now)", end)
 	}
-	if n, _ := l.finishedAwaiting(t0.Add(6 * time.Second)); n != 0 {
+	if n, _, _ := l.finishedAwaiting(t0.Add(6 * time.Second)); n != 0 {
 		t.Errorf("awaiting %d for a runner without a job, want 0", n)
 	}
 
 	// The pod said it had a job (annotation) though no JobStarted was seen; a lost JobCompleted
-	// stops holding the slot after awaitingTimeout.
-	l.finished("c", true, t0.Add(7*time.Second))
-	if n, _ := l.finishedAwaiting(t0.Add(8 * time.Second)); n != 1 {
+	// stops holding the slot after awaitingTimeout, and the runner is handed back to deregister.
+	l.finished("c", 14, true, t0.Add(7*time.Second))
+	if n, _, _ := l.finishedAwaiting(t0.Add(8 * time.Second)); n != 1 {
 		t.Errorf("awaiting %d, want 1", n)
 	}
-	if n, recheck := l.finishedAwaiting(t0.Add(7*time.Second + awaitingTimeout)); n != 0 || recheck != 0 {
-		t.Errorf("awaiting %d (recheck %s) after the timeout, want 0", n, recheck)
+	if n, recheck, lost := l.finishedAwaiting(t0.Add(7*time.Second + awaitingTimeout)); n != 0 || recheck != 0 || len(lost) != 1 || lost[0] != 14 {
+		t.Errorf("awaiting %d (recheck %s, lost %v) after the timeout, want 0 and runner 14 lost", n, recheck, lost)
 	}
 }

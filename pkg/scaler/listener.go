@@ -408,7 +408,11 @@ func (w *worker) ensureScaleSet(ctx context.Context, client ScaleSetClient, rs *
 			labels = append(labels, actions.Label{Type: "System", Name: l})
 		}
 	}
-	ss, err = client.CreateScaleSet(ctx, &actions.RunnerScaleSet{
+	// Not cut short when the worker stops: a scale set created on GitHub must be known to be
+	// deleted again (forgetOnGitHub).
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), goneCleanupTimeout)
+	defer cancel()
+	ss, err = client.CreateScaleSet(cctx, &actions.RunnerScaleSet{
 		Name: rs.Spec.RunnerScaleSetName, RunnerGroupID: group.ID, Labels: labels,
 		RunnerSetting: actions.RunnerSetting{DisableUpdate: true},
 	})

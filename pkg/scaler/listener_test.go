@@ -47,7 +47,9 @@ type fakeGitHub struct {
 	deleted  []string // DeleteSession calls
 	closed   int      // session Close calls
 	closeErr error    // what Close answers
-	scaleSet *actions.RunnerScaleSet
+	// deletedScaleSets are the DeleteScaleSet calls.
+	deletedScaleSets []int
+	scaleSet         *actions.RunnerScaleSet
 }
 
 func (f *fakeGitHub) ForRunnerSet(context.Context, *v1alpha1.RunnerSet) (ScaleSetClient, error) {
@@ -70,7 +72,12 @@ func (f *fakeGitHub) CreateScaleSet(_ context.Context, ss *actions.RunnerScaleSe
 	return f.scaleSet, nil
 }
 
-func (f *fakeGitHub) DeleteScaleSet(context.Context, int) error { return nil }
+func (f *fakeGitHub) DeleteScaleSet(_ context.Context, id int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deletedScaleSets = append(f.deletedScaleSets, id)
+	return nil
+}
 
 func (f *fakeGitHub) DeleteSession(_ context.Context, _ int, id string) error {
 	f.mu.Lock()

@@ -261,6 +261,9 @@ func (m *Manager) runnerSetGone(obj interface{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if w := m.workers[key]; w != nil && w.uid == rs.UID {
+		w.mu.Lock()
+		w.gone = true
+		w.mu.Unlock()
 		w.stop()
 		delete(m.workers, key)
 	}

@@ -133,11 +133,14 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		if w.stats != nil {
 			stats = w.stats
 		}
-		finished, recheck := w.jobs.finishedAwaiting(w.m.cfg.Clock.Now())
+		finished, recheck, lost := w.jobs.finishedAwaiting(w.m.cfg.Clock.Now())
 		slots := w.jobs.slots(live)
 		w.mu.Unlock()
 		desired = DesiredRunners(rs.Spec.MinRunners, rs.Spec.MaxRunners, stats.TotalAssignedJobs)
 		soon(recheck)
+		for _, id := range lost {
+			w.deregister(ctx, client, rs, id, "")
+		}
 		plan := PlanScale(max(desired-finished, 0), slots, runnerpod.TemplateHash(rs), !blocked)
 		removed := w.removeRunners(ctx, client, live, plan.Remove)
 		live = withoutNames(live, removed)
@@ -165,7 +168,7 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 	listening := w.sessionID != ""
 	w.mu.Unlock()
 	recordStatistics(rs, stats, desired, c, listening)
-	soon(w.writeStatus(ctx, c))
+	w.writeStatus(ctx, c)
 	return requeue
 }
 
@@ -466,18 +469,17 @@ func (w *worker) finishRunner(ctx context.Context, client ScaleSetClient, rs *v1
 	w.cleanUpFinished(ctx, client, rs, r, w.jobEnded(r))
 }
 
-// endedRunner is a runner whose pod ended after its job, and whether GitHub already removed it.
+// endedRunner is a runner whose pod ended, and what the ledger knows of its job.
 type endedRunner struct {
 	Runner
-	doneOnGitHub bool
+	end jobEnd
 }
 
-// jobEnded records in the ledger that a runner's pod ended with exit code 0; it reports whether
-// GitHub already removed the runner (it reported the runner's job completed).
-func (w *worker) jobEnded(r Runner) bool {
+// jobEnded records in the ledger that a runner's pod ended with exit code 0.
+func (w *worker) jobEnded(r Runner) jobEnd {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.jobs.finished(r.Name, r.Pod != nil && r.Pod.Annotations[v1alpha1.AnnotationJobRequestID] != "", w.m.cfg.Clock.Now())
+	return w.jobs.finished(r.Name, r.RunnerID, r.Pod != nil && r.Pod.Annotations[v1alpha1.AnnotationJobRequestID] != "", w.m.cfg.Clock.Now())
 }
 
 // finishRunners cleans up after runners that ran their job and exited, several at a time. The
@@ -491,7 +493,7 @@ func (w *worker) finishRunners(ctx context.Context, client ScaleSetClient, rs *v
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			w.cleanUpFinished(ctx, client, rs, r.Runner, r.doneOnGitHub)
+			w.cleanUpFinished(ctx, client, rs, r.Runner, r.end)
 		})
 	}
 	wg.Wait()
@@ -499,17 +501,29 @@ func (w *worker) finishRunners(ctx context.Context, client ScaleSetClient, rs *v
 
 // cleanUpFinished deregisters a finished runner unless GitHub already did, and deletes its pod
 // and Secret.
-func (w *worker) cleanUpFinished(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, r Runner, doneOnGitHub bool) {
-	if client != nil && r.RunnerID != 0 && !doneOnGitHub {
-		// GitHub removes an ephemeral runner with its job, and the runner deregisters itself; this
-		// catches the ones GitHub has not reported completed. If GitHub refuses, the drift check
-		// removes the registration later.
-		if err := client.RemoveRunner(ctx, r.RunnerID); err != nil && !errors.Is(err, actions.ErrRunnerNotFound) {
-			w.githubFailed()
-			w.event(rs, corev1.EventTypeWarning, "DeregistrationFailed", "Runner %s (id %d) finished but could not be deregistered: %v", r.Name, r.RunnerID, err)
-		}
+func (w *worker) cleanUpFinished(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, r Runner, end jobEnd) {
+	// GitHub removes an ephemeral runner with its job, and the runner deregisters itself. One
+	// that ran no known job is deregistered now; one whose JobCompleted is still to come is
+	// deregistered only if it never comes (finishedAwaiting).
+	if end == endUnknown {
+		w.deregister(ctx, client, rs, r.RunnerID, r.Name)
 	}
 	w.deleteRunner(ctx, r, "")
+}
+
+// deregister removes a finished runner's registration on GitHub. If GitHub refuses, the drift
+// check removes the registration later.
+func (w *worker) deregister(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, runnerID int, name string) {
+	if client == nil || runnerID == 0 {
+		return
+	}
+	if err := client.RemoveRunner(ctx, runnerID); err != nil && !errors.Is(err, actions.ErrRunnerNotFound) {
+		w.githubFailed()
+		if name == "" {
+			name = "of a finished job"
+		}
+		w.event(rs, corev1.EventTypeWarning, "DeregistrationFailed", "Runner %s (id %d) finished but could not be deregistered: %v", name, runnerID, err)
+	}
 }
 
 func (w *worker) deprecated(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, r Runner) {

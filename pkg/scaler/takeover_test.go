@@ -18,6 +18,7 @@ package scaler
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -142,4 +143,50 @@ func (s slowSecretList) Watch(ctx context.Context, opts metav1.ListOptions) (wat
 		return nil, ctx.Err()
 	}
 	return s.SecretInterface.Watch(ctx, opts)
+}
+
+// TestRunnerSetDeletedUndrainedLeavesNothingOnGitHub: a RunnerSet that vanishes without a drain
+// (deleted by the API server from the version it read before the scaler's finalizer was added)
+// has its scale set deleted on GitHub all the same. Regression: the scale set stayed there for
+// ever (found by the fault suite, R5, creating and deleting a RunnerSet at once).
+func TestRunnerSetDeletedUndrainedLeavesNothingOnGitHub(t *testing.T) {
+	rs := &v1alpha1.RunnerSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "ns", UID: "uid", Generation: 1},
+		Spec:       v1alpha1.RunnerSetSpec{GitHubConfigURL: "https://github.com/acme", GitHubConfigSecret: "s", RunnerScaleSetName: "rs", MaxRunners: ptr.To[int32](3)},
+	}
+	client := fake.NewSimpleClientset(rs)
+	gh := &fakeGitHub{scaleSet: &actions.RunnerScaleSet{ID: 7, Name: "rs", RunnerGroupID: 1}}
+	m := New(Config{Client: client, KubeClient: kubefake.NewClientset(), GitHub: gh, Identity: "me"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); m.lead(ctx) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		gh.mu.Lock()
+		opened := len(gh.opened)
+		gh.mu.Unlock()
+		if opened > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session opened")
+		}
+	}
+	// Gone at once, finalizer or not (the fake, like that race, does not wait for it).
+	if err := client.ActionsV1alpha1().RunnerSets("ns").Delete(ctx, "rs", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		gh.mu.Lock()
+		deleted := slices.Clone(gh.deletedScaleSets)
+		gh.mu.Unlock()
+		if slices.Contains(deleted, 7) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the scale set was not deleted on GitHub (deleted: %v)", deleted)
+		}
+	}
+	cancel()
+	<-done
 }

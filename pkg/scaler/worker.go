@@ -66,6 +66,8 @@ type worker struct {
 	blockedGeneration int64
 	// podRefusals counts runner pods a ResourceQuota refused.
 	podRefusals int
+	// gone: the worker stops because its RunnerSet was deleted (not because leadership ended).
+	gone bool
 	// pollCancel ends the long poll in flight, so a new maxRunners reaches GitHub at once
 	// (X-ScaleSetMaxCapacity) instead of after up to 50 s; polledCapacity is what it sent.
 	pollCancel     context.CancelFunc
@@ -81,8 +83,6 @@ type worker struct {
 	deleted map[string]time.Time
 	// jobs pairs finished runner pods with GitHub's JobCompleted for them (ledger.go).
 	jobs jobLedger
-	// statusWritten is when the status was last written (see statusCoalesce).
-	statusWritten time.Time
 }
 
 func newWorker(m *Manager, rs *v1alpha1.RunnerSet) *worker {
@@ -141,6 +141,7 @@ func (w *worker) run(ctx context.Context) {
 	}()
 	logger := w.logger(ctx)
 	ctx = klog.NewContext(ctx, logger)
+	defer w.forgetOnGitHub(ctx) // after the listener stopped: it knows the scale set then
 	defer w.stopListener()
 	timer := w.m.cfg.Clock.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -257,20 +258,11 @@ type counts struct {
 	desired, current, pending, idle, busy, failed int
 }
 
-// statusCoalesce is the least time between two status writes of a RunnerSet. A change within it
-// of the last write is written once it has passed (writeStatus says when, and the reconciler
-// comes back then), together with whatever else changed meanwhile: a GitHub message and the pod
-// events it causes, or a scale-up of many runners, make one write instead of one per event. Every
-// change is written, at most this late, and only once. (Status writes were most of the server's
-// requests to the kube-apiserver; see docs/performance.md.)
-const statusCoalesce = time.Second
-
-// writeStatus writes the status when it differs from what is stored: once per change. It returns
-// how long to wait before writing a change that came too soon after the last write, or 0.
-func (w *worker) writeStatus(ctx context.Context, c counts) time.Duration {
+// writeStatus writes the status when it differs from what is stored: once per change.
+func (w *worker) writeStatus(ctx context.Context, c counts) {
 	rs := w.snapshot()
 	if rs == nil {
-		return 0
+		return
 	}
 	w.mu.Lock()
 	st := rs.Status.DeepCopy()
@@ -291,15 +283,8 @@ func (w *worker) writeStatus(ctx context.Context, c counts) time.Duration {
 	w.mu.Unlock()
 	setReady(st, w.now())
 	if apiequality.Semantic.DeepEqual(*st, rs.Status) {
-		return 0
+		return
 	}
-	w.mu.Lock()
-	if wait := statusCoalesce - w.m.cfg.Clock.Since(w.statusWritten); wait > 0 {
-		w.mu.Unlock()
-		return wait
-	}
-	w.statusWritten = w.m.cfg.Clock.Now()
-	w.mu.Unlock()
 	rs.Status = *st
 	updated, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{})
 	switch {
@@ -312,7 +297,6 @@ func (w *worker) writeStatus(ctx context.Context, c counts) time.Duration {
 	default:
 		w.logger(ctx).Error(err, "Writing status failed")
 	}
-	return 0
 }
 
 // setReady derives Ready from the conditions it summarizes.

@@ -46,6 +46,7 @@ var (
 	only     = flag.String("only", "", "comma-separated scenarios to run: P1,P2,P4,P5 (P3 comes with P1, P6 with P5); default all")
 	keep     = flag.Bool("keep", false, "keep the state directory (logs, kubeconfigs) after the run")
 	extra    = flag.String("server-args", "", "extra flags for the server, space-separated (e.g. to try a setting)")
+	binary   = flag.String("server-binary", "", "the server binary (default: <bin-dir>/runnerset-apiserver), e.g. a wrapper that sets GOMEMLIMIT")
 )
 
 // sizes are the scenario sizes; the full ones are the issue's.

@@ -85,7 +85,11 @@ type bench struct {
 	adminTok  string
 	serverPID int
 
-	mem *memSampler
+	mem  *memSampler
+	done chan struct{} // closed when the run ends
+
+	loadStart   string
+	othersStart int
 
 	mu       sync.Mutex
 	results  []Result
@@ -93,7 +97,9 @@ type bench struct {
 	idleSets map[string]int // RunnerSet name -> scale set id
 	idleFrom simulator.Counters
 	idleT0   time.Time
-	p3Jobs   []int64 // emulated jobs whose teardown P3 measures
+	idleTo   simulator.Counters // the latest snapshot at idleT0 + a whole number of idleHold
+	idleN    int                // how many idleHold periods idleTo is after idleT0
+	p3Jobs   []int64            // emulated jobs whose teardown P3 measures
 	p3Pods   *tracker
 	p3Secs   *tracker
 }
@@ -136,7 +142,7 @@ func (b *bench) run(name string, f func(ctx context.Context) error) {
 }
 
 func start(t *testing.T, sz sizes) *bench {
-	b := &bench{t: t, sz: sz, root: repoRoot(), start: time.Now(), rng: rand.New(rand.NewPCG(uint64(*seed), 0x5eed)), idleSets: map[string]int{}}
+	b := &bench{t: t, sz: sz, root: repoRoot(), start: time.Now(), rng: rand.New(rand.NewPCG(uint64(*seed), 0x5eed)), idleSets: map[string]int{}, done: make(chan struct{})}
 	if *binDir == "" {
 		*binDir = filepath.Join(b.root, "_output", "bin")
 	}
@@ -152,6 +158,7 @@ func start(t *testing.T, sz sizes) *bench {
 		t.Fatal(err)
 	}
 	b.dir = dir
+	b.loadStart, b.othersStart = loadAvg(), otherControlPlanes(dir)
 	serverArgs := []string{
 		fmt.Sprintf("--kube-api-qps=%g", *qps),
 		fmt.Sprintf("--kube-api-burst=%d", *burst),
@@ -168,7 +175,7 @@ func start(t *testing.T, sz sizes) *bench {
 		BinDir: *binDir,
 		Dir:    dir,
 		Server: &localsystem.ServerOptions{
-			Binary:       filepath.Join(*binDir, "runnerset-apiserver"),
+			Binary:       serverBinary(),
 			ManifestsDir: filepath.Join(b.root, "artifacts", "example"),
 			Args:         serverArgs,
 		},
@@ -213,6 +220,7 @@ func start(t *testing.T, sz sizes) *bench {
 }
 
 func (b *bench) stop() {
+	close(b.done)
 	b.mem.stop()
 	b.sys.Stop()
 	if !*keep && !b.t.Failed() {
@@ -220,6 +228,13 @@ func (b *bench) stop() {
 	} else {
 		b.t.Logf("state and logs kept in %s", b.dir)
 	}
+}
+
+func serverBinary() string {
+	if *binary != "" {
+		return *binary
+	}
+	return filepath.Join(*binDir, "runnerset-apiserver")
 }
 
 // findServerPID finds our server among the processes by its --secure-port flag.
@@ -239,7 +254,7 @@ func findServerPID(port int) (int, error) {
 			continue
 		}
 		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 0 && strings.HasSuffix(args[0], "runnerset-apiserver") {
+		if len(args) > 0 && strings.Contains(filepath.Base(args[0]), "runnerset-apiserver") {
 			for _, a := range args {
 				if a == want {
 					return pid, nil
@@ -579,4 +594,26 @@ func (b *bench) setup() {
 	}
 	b.idleT0 = time.Now()
 	b.logf("%d idle RunnerSets Ready; their GitHub requests are counted from now to the end", len(ids))
+	// An idle session polls once per long-poll hold: counted over a whole number of holds, each
+	// session contributes exactly one poll per hold whatever its phase, so the rate is not biased
+	// by where the window's ends fall.
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-time.After(time.Until(b.idleT0.Add(time.Duration(n) * idleHold))):
+			case <-b.done:
+				return
+			}
+			c, err := b.sim.Counters()
+			if err != nil {
+				continue
+			}
+			b.mu.Lock()
+			b.idleTo, b.idleN = c, n
+			b.mu.Unlock()
+		}
+	}()
 }
+
+// idleHold is how long the simulator holds an empty long poll (its default, GitHub's 50 s).
+const idleHold = simulator.DefaultLongPollHold

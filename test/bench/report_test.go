@@ -20,7 +20,6 @@ package bench
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -61,6 +60,35 @@ type Run struct {
 	Versions    map[string]string `json:"versions"`
 	Notes       []string          `json:"notes,omitempty"`
 	Quick       bool              `json:"quick,omitempty"`
+	// Load is the machine's load average when the run started and ended, and how many other
+	// kube-apiservers (other test suites) were running meanwhile: figures from a shared machine
+	// are not comparable with a quiet one.
+	Load string `json:"load"`
+}
+
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(data))[:3], " ")
+}
+
+// otherControlPlanes counts kube-apiserver processes that are not this run's.
+func otherControlPlanes(mine string) int {
+	entries, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if strings.HasSuffix(args[0], "kube-apiserver") && !strings.Contains(string(cmdline), mine) {
+			n++
+		}
+	}
+	return n
 }
 
 func f64(v float64) *float64 { return &v }
@@ -192,6 +220,7 @@ func (b *bench) report() {
 		Versions:    b.versions(),
 		Notes:       notes,
 		Quick:       *quick,
+		Load:        fmt.Sprintf("load average %s at the start, %s at the end; other control planes (test suites) running: %d at the start, %d at the end", b.loadStart, loadAvg(), b.othersStart, otherControlPlanes(b.dir)),
 	}
 	if *extra != "" {
 		run.ServerFlags = append(run.ServerFlags, strings.Fields(*extra)...)
@@ -239,8 +268,8 @@ func benchArgs() []string {
 
 func markdown(results []Result, run Run, prev map[string]Result, prevRun Run) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Run of %s on %s; `%s` took %s. Server flags: `%s`. Seed %d.\n\n", run.Date, run.Machine, run.Command, run.Duration,
-		strings.Join(run.ServerFlags, " "), run.Seed)
+	fmt.Fprintf(&sb, "Run of %s on %s; `%s` took %s. Server flags: `%s`. Seed %d. Machine: %s.\n\n", run.Date, run.Machine, run.Command, run.Duration,
+		strings.Join(run.ServerFlags, " "), run.Seed, run.Load)
 	havePrev := len(prev) > 0
 	sb.WriteString("| id | figure | value | baseline (same run) | ratio | target | met |")
 	if havePrev {
@@ -302,5 +331,3 @@ func markdown(results []Result, run Run, prev map[string]Result, prevRun Run) st
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
-
-var errSkipped = errors.New("skipped")

@@ -197,9 +197,14 @@ func TestScalerRunsJobsEndToEnd(t *testing.T) {
 		st, _ := gh.Statistics(scaleSetID)
 		return running == 3 && st.TotalIdleRunners == 3, nil
 	})
-	got, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(context.Background(), name, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.Equal(t, int32(3), got.Status.CurrentRunners)
+	// The status follows the pods by one reconcile: poll it rather than read it once.
+	eventually(t, 30*time.Second, "status.currentRunners 3", func(ctx context.Context) (bool, error) {
+		got, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		return got.Status.CurrentRunners == 3, nil
+	})
 	eventually(t, 30*time.Second, "idle runners shown online", func(ctx context.Context) (bool, error) {
 		out, _, _ := sys.Kubectl(ctx, "admin", "get", "runners", "-n", ns)
 		return strings.Count(out, "online/idle") == 3, nil
@@ -213,7 +218,8 @@ func TestScalerRunsJobsEndToEnd(t *testing.T) {
 	var lastOut string
 	defer func() {
 		if t.Failed() {
-			t.Logf("last kubectl get runners -o wide:\n%s\nvictim %s\nstatus: %s", lastOut, victim, kubectl(t, "admin", "get", "rset", name, "-n", ns, "-o", "jsonpath={.status}"))
+			status, _, _ := sys.Kubectl(context.Background(), "admin", "get", "rset", name, "-n", ns, "-o", "jsonpath={.status}")
+			t.Logf("last kubectl get runners -o wide:\n%s\nvictim %s\nstatus: %s", lastOut, victim, status)
 		}
 	}()
 	eventually(t, 60*time.Second, "the orphan registration listed as drift", func(ctx context.Context) (bool, error) {

@@ -351,6 +351,35 @@ func (w *world) auditDelete(a *auditResult) {
 	}
 	a.add("after delete", "all RunnerSets drained in %s: 0 runner pods, 0 Secrets, 0 registrations, 0 sessions, 0 scale sets on GitHub",
 		time.Since(begin).Round(time.Second))
+	if !w.ownNamespace() {
+		return
+	}
+	// And the namespace itself goes: nothing of ours keeps it Terminating.
+	begin = time.Now()
+	if err := w.kube.CoreV1().Namespaces().Delete(ctx, w.ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		a.fail("namespace", "deleting %s: %v", w.ns, err)
+		return
+	}
+	last, err = poll(deleteTimeout, func(ctx context.Context) (bool, string) {
+		ns, err := w.kube.CoreV1().Namespaces().Get(ctx, w.ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, ""
+		}
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, c := range ns.Status.Conditions {
+			if c.Status == corev1.ConditionTrue {
+				return false, c.Reason + ": " + c.Message
+			}
+		}
+		return false, string(ns.Status.Phase)
+	})
+	if err != nil {
+		a.fail("namespace", "%s still there after %s: %s", w.ns, deleteTimeout, last)
+		return
+	}
+	a.add("namespace", "%s deleted in %s", w.ns, time.Since(begin).Round(time.Second))
 }
 
 // faultSummary summarizes the requests the simulator answered with a fault, per endpoint.

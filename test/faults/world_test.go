@@ -173,12 +173,16 @@ func newWorld(t *testing.T, scenario, ns string, o simulator.Options) *world {
 		<-monDone
 		stopEmu()
 		<-emuDone
-		if !t.Failed() || !*keepDir {
+		if w.ownNamespace() && (!t.Failed() || !*keepDir) {
 			_ = kube.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
 		}
 	})
 	return w
 }
+
+// ownNamespace: the world's namespace is its own (faults-*), deleted at its end; the team
+// namespaces R6 uses belong to the local system's team bindings and stay.
+func (w *world) ownNamespace() bool { return strings.HasPrefix(w.ns, "faults-") }
 
 // configURL is the repository every RunnerSet of the world registers to.
 func (w *world) configURL() string { return w.sim.ConfigURL("acme/" + w.ns) }
