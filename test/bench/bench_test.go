@@ -42,6 +42,9 @@ var (
 	qps      = flag.Float64("kube-api-qps", 200, "the server's --kube-api-qps (its default is 50), also used by the P2 baseline loop")
 	burst    = flag.Int("kube-api-burst", 400, "the server's --kube-api-burst (its default is 100), also used by the P2 baseline loop")
 	parallel = flag.Int("runner-create-parallelism", 16, "the server's --runner-create-parallelism, also the P2 baseline loop's concurrency")
+	// 179Mi is the soft limit the server gives itself in a container limited to 256Mi (70%):
+	// P6 is taken as the server runs there. "0" measures it without any.
+	memLimit = flag.String("memory-limit", "179Mi", "the server's --memory-limit (default: what it sets itself in a 256Mi container)")
 	quick    = flag.Bool("quick", false, "small sizes, to work on the harness itself (results are not comparable)")
 	only     = flag.String("only", "", "comma-separated scenarios to run: P1,P2,P4,P5 (P3 comes with P1, P6 with P5); default all")
 	keep     = flag.Bool("keep", false, "keep the state directory (logs, kubeconfigs) after the run")

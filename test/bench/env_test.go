@@ -163,6 +163,7 @@ func start(t *testing.T, sz sizes) *bench {
 		fmt.Sprintf("--kube-api-qps=%g", *qps),
 		fmt.Sprintf("--kube-api-burst=%d", *burst),
 		fmt.Sprintf("--runner-create-parallelism=%d", *parallel),
+		"--memory-limit=" + *memLimit,
 		"--profiling=true", // /debug/pprof, for the profiles this suite saves
 	}
 	if *extra != "" {

@@ -215,7 +215,7 @@ func (b *bench) report() {
 		Command:     "make bench",
 		Duration:    time.Since(b.start).Round(time.Second).String(),
 		Seed:        *seed,
-		ServerFlags: []string{fmt.Sprintf("--kube-api-qps=%g", *qps), fmt.Sprintf("--kube-api-burst=%d", *burst), fmt.Sprintf("--runner-create-parallelism=%d", *parallel)},
+		ServerFlags: []string{fmt.Sprintf("--kube-api-qps=%g", *qps), fmt.Sprintf("--kube-api-burst=%d", *burst), fmt.Sprintf("--runner-create-parallelism=%d", *parallel), "--memory-limit=" + *memLimit},
 		Sizes:       b.sz,
 		Versions:    b.versions(),
 		Notes:       notes,
