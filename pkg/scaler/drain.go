@@ -98,7 +98,7 @@ func (w *worker) drain(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duratio
 	}
 	if busy > 0 {
 		logger.V(2).Info("Draining: waiting for runners", "waiting", busy)
-		w.writeStatus(ctx, countRunners(runners))
+		w.writeStatus(ctx, countRunners(runners)) // a change it defers is written on the next pass
 		return 5 * time.Second
 	}
 	if scaleSetID != 0 {

@@ -168,7 +168,7 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 	listening := w.sessionID != ""
 	w.mu.Unlock()
 	recordStatistics(rs, stats, desired, c, listening)
-	w.writeStatus(ctx, c)
+	soon(w.writeStatus(ctx, c))
 	return requeue
 }
 
