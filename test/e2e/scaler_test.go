@@ -232,14 +232,16 @@ func TestScalerRunsJobsEndToEnd(t *testing.T) {
 		}
 		return false, nil
 	})
-	rsNow, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(context.Background(), name, metav1.GetOptions{})
-	require.NoError(t, err)
-	assert.True(t, meta.IsStatusConditionTrue(rsNow.Status.Conditions, v1alpha1.ConditionOrphanRunners))
+	// The condition comes with the drift check's status write, which may follow the list.
+	eventually(t, 30*time.Second, "condition OrphanRunners=True", func(ctx context.Context) (bool, error) {
+		rsNow, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(ctx, name, metav1.GetOptions{})
+		return err == nil && meta.IsStatusConditionTrue(rsNow.Status.Conditions, v1alpha1.ConditionOrphanRunners), nil
+	})
 
 	// Deleting the RunnerSet drains it: scale set, session, runners, pods and Secrets all go.
 	kubectl(t, "admin", "delete", "rset", name, "-n", ns, "--timeout=90s")
 	audit(t, ns, scaleSetID, true)
-	_, err = actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	_, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(context.Background(), name, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err))
 }
 
