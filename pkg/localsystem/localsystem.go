@@ -39,6 +39,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -729,6 +730,11 @@ func (s *System) waitForServiceAccount(ctx context.Context, namespace, name stri
 // Kubectl runs BinDir/kubectl as user and returns its stdout and stderr. The error is non-nil
 // when kubectl fails; it includes stderr.
 func (s *System) Kubectl(ctx context.Context, user string, args ...string) (stdout, stderr string, err error) {
+	return s.KubectlWithInput(ctx, user, "", args...)
+}
+
+// KubectlWithInput is Kubectl with stdin, for manifests given as `-f -`.
+func (s *System) KubectlWithInput(ctx context.Context, user, stdin string, args ...string) (stdout, stderr string, err error) {
 	kubeconfig := s.Kubeconfig(user)
 	if kubeconfig == "" {
 		return "", "", fmt.Errorf("unknown user %q", user)
@@ -736,7 +742,7 @@ func (s *System) Kubectl(ctx context.Context, user string, args ...string) (stdo
 	// A cache dir per system: a discovery cache shared with another system on a reused port
 	// could describe the wrong API.
 	full := append([]string{"--kubeconfig=" + kubeconfig, "--cache-dir=" + filepath.Join(s.dir, "cache", "kubectl")}, args...)
-	return s.run(ctx, "kubectl", full, nil)
+	return s.runWithInput(ctx, "kubectl", full, nil, stdin)
 }
 
 // Helm runs BinDir/helm as user with its config, cache and data kept under Dir/helm, so that
@@ -757,8 +763,15 @@ func (s *System) Helm(ctx context.Context, user string, args ...string) (stdout,
 }
 
 func (s *System) run(ctx context.Context, tool string, args, env []string) (string, string, error) {
+	return s.runWithInput(ctx, tool, args, env, "")
+}
+
+func (s *System) runWithInput(ctx context.Context, tool string, args, env []string, stdin string) (string, string, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, s.bin(tool), args...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = sysProcAttr()

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,30 +241,31 @@ func serverBinary() string {
 
 // findServerPID finds our server among the processes by its --secure-port flag.
 func findServerPID(port int) (int, error) {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
 	want := "--secure-port=" + strconv.Itoa(port)
+	for pid, args := range processes() {
+		if strings.Contains(filepath.Base(args[0]), "runnerset-apiserver") && slices.Contains(args, want) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("no runnerset-apiserver process with %s", want)
+}
+
+// processes are the machine's processes by pid, with their command lines.
+func processes() map[int][]string {
+	out := map[int][]string{}
+	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
+		if err != nil || len(cmdline) == 0 {
 			continue
 		}
-		args := strings.Split(string(cmdline), "\x00")
-		if len(args) > 0 && strings.Contains(filepath.Base(args[0]), "runnerset-apiserver") {
-			for _, a := range args {
-				if a == want {
-					return pid, nil
-				}
-			}
-		}
+		out[pid] = strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 	}
-	return 0, fmt.Errorf("no runnerset-apiserver process with %s", want)
+	return out
 }
 
 // procStatus reads VmRSS and VmHWM (bytes) of a process.

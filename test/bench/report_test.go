@@ -76,15 +76,9 @@ func loadAvg() string {
 
 // otherControlPlanes counts kube-apiserver processes that are not this run's.
 func otherControlPlanes(mine string) int {
-	entries, _ := os.ReadDir("/proc")
 	n := 0
-	for _, e := range entries {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if strings.HasSuffix(args[0], "kube-apiserver") && !strings.Contains(string(cmdline), mine) {
+	for _, args := range processes() {
+		if strings.HasSuffix(args[0], "kube-apiserver") && !strings.Contains(strings.Join(args, " "), mine) {
 			n++
 		}
 	}

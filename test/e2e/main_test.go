@@ -26,7 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -142,12 +141,7 @@ func kubectlFails(t *testing.T, user string, args ...string) string {
 
 // kubectlStdin runs kubectl with input on stdin.
 func kubectlStdin(user, stdin string, args ...string) (string, string, error) {
-	cmd := exec.Command(filepath.Join(sys.BinDir(), "kubectl"), append([]string{"--kubeconfig", sys.Kubeconfig(user), "--cache-dir", filepath.Join(sys.Dir(), "cache", "kubectl")}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	return out.String(), errOut.String(), err
+	return sys.KubectlWithInput(context.Background(), user, stdin, args...)
 }
 
 func actionsClient(t *testing.T, user string) clientset.Interface {

@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -373,13 +372,7 @@ func flat(cmds [][]string) []string {
 func kubectlStdin(user, stdin string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(sys.BinDir(), "kubectl"),
-		append([]string{"--kubeconfig", sys.Kubeconfig(user), "--cache-dir", filepath.Join(sys.Dir(), "cache", "kubectl")}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	return out.String(), errOut.String(), err
+	return sys.KubectlWithInput(ctx, user, stdin, args...)
 }
 
 func actionsClientAs(t *testing.T, user string) clientset.Interface {
