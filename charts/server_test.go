@@ -134,7 +134,10 @@ func TestServerChartDefaults(t *testing.T) {
 	assert.Equal(t, serverNamespace, o.Scaler.LeaseNamespace)
 	assert.Equal(t, float32(50), o.ClientQPS)
 	assert.Equal(t, 100, o.ClientBurst)
-	assert.Empty(t, o.Scaler.AllowedHosts)
+	assert.Equal(t, []string{"github.com", "*.ghe.com"}, o.Policy.AllowedHosts, "no tenant reaches hosts other than GitHub's by default")
+	assert.Equal(t, int32(1000), o.Policy.MaxRunners)
+	assert.Equal(t, 100, o.Policy.MaxPerNamespace)
+	assert.Equal(t, serverNamespace, o.Namespace)
 
 	// The certificate files are the Secret's, mounted where the flags say.
 	certFile, keyFile := o.RecommendedOptions.SecureServing.ServerCert.CertKey.CertFile, o.RecommendedOptions.SecureServing.ServerCert.CertKey.KeyFile
@@ -428,7 +431,7 @@ func TestServerChartValues(t *testing.T) {
 	t.Run("flags", func(t *testing.T) {
 		t.Parallel()
 		objs := renderServer(t, "--set", "replicaCount=1,leaderElection.enabled=false,logLevel=4,kubeAPI.qps=5,kubeAPI.burst=7,"+
-			"scaler.drainTimeout=5m,scaler.allowedGitHubHosts={github.com,ghes.example.com},image.repository=registry.example.com/rs,image.tag=v1,extraArgs={--github-give-up=1m}")
+			"scaler.drainTimeout=5m,scaler.allowedGitHubHosts={github.com,ghes.example.com},limits.maxRunnersPerRunnerSet=50,image.repository=registry.example.com/rs,image.tag=v1,extraArgs={--github-give-up=1m}")
 		d := as[appsv1.Deployment](t, objs.get(t, "Deployment", "runnerset-apiserver"))
 		c := serverContainer(t, d)
 		assert.Equal(t, int32(1), *d.Spec.Replicas)
@@ -439,7 +442,8 @@ func TestServerChartValues(t *testing.T) {
 		assert.Equal(t, 7, o.ClientBurst)
 		assert.Equal(t, "5m0s", o.Scaler.DrainTimeout.String())
 		assert.Equal(t, "1m0s", o.Scaler.GitHubGiveUp.String())
-		assert.Equal(t, []string{"github.com", "ghes.example.com"}, o.Scaler.AllowedHosts)
+		assert.Equal(t, []string{"github.com", "ghes.example.com"}, o.Policy.AllowedHosts)
+		assert.Equal(t, int32(50), o.Policy.MaxRunners)
 		assert.Contains(t, c.Args, "--v=4")
 	})
 	t.Run("proxy and extra CA", func(t *testing.T) {

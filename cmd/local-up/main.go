@@ -198,6 +198,8 @@ func printUsage(out io.Writer, s *localsystem.System, withServer bool, took time
 		fmt.Fprintf(out, "  kubectl get runnersets -A\n")
 		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get runnersets -n team-a\n", alice)
 		fmt.Fprintf(out, "  kubectl --kubeconfig=%s get runnersets -n team-a   # Forbidden: bob edits team-b only\n", bob)
+		fmt.Fprintf(out, "  kubectl --kubeconfig=%s edit runnerset linux-small -n team-a   # carol edits counts only: a new image is refused\n",
+			displayPath(s.Kubeconfig(localsystem.UserCarol)))
 		fmt.Fprintf(out, "  kubectl explain runnerset.spec\n")
 		if url := s.SimulatorURL(); url != "" {
 			fmt.Fprintf(out, "\nGitHub is the simulator at %s (the samples point there).\n", url)

@@ -22,22 +22,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	scalescheme "k8s.io/client-go/scale/scheme"
 	scaleautoscalingv1 "k8s.io/client-go/scale/scheme/autoscalingv1"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/install"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/validation"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
 	ghactions "actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runner"
@@ -89,6 +95,13 @@ type ExtraConfig struct {
 	GitHub scaler.ClientFactory
 	// Scaler configures the scaler; nil runs none (this replica only serves the API).
 	Scaler *scaler.Config
+	// Namespace is the server's own namespace, which holds its signing key.
+	Namespace string
+	// SigningKeySecret names the Secret in Namespace with the key stored RunnerSets are signed
+	// with; the first replica to start creates it.
+	SigningKeySecret string
+	// Policy is what RunnerSets may ask of this server; New fills in its Authorizer and Count.
+	Policy runnerset.Policy
 }
 
 // Config is the whole server configuration.
@@ -133,16 +146,40 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 	}
 	s := &RunnerSetServer{GenericAPIServer: genericServer}
 
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key, created, err := ensureSigningKey(ctx, c.ExtraConfig.KubeClient.CoreV1(), c.ExtraConfig.Namespace, c.ExtraConfig.SigningKeySecret)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := configmapstore.NewHMACSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	recorder := newRecorder(c.ExtraConfig.KubeClient)
 	optsGetter := &configmapstore.RESTOptionsGetter{
 		Client: c.ExtraConfig.KubeClient.CoreV1(),
 		Codec:  StorageCodec(),
 		Resources: map[schema.GroupResource]configmapstore.Resource{
-			actions.Resource("runnersets"): {MarkerLabel: runnerset.RunnerPodLabel, NamePrefix: "runnerset."},
+			actions.Resource("runnersets"): {MarkerLabel: runnerset.RunnerPodLabel, NamePrefix: "runnerset.", Validate: validateStored},
 		},
+		Signer:       signer,
+		OnUnreadable: (&unreadableReporter{recorder: recorder}).report,
 	}
-	rsStorage, err := runnerset.NewStorage(Scheme, optsGetter)
+	policy := c.ExtraConfig.Policy
+	policy.Authorizer = c.GenericConfig.Authorization.Authorizer
+	policy.Count = countRunnerSets(c.ExtraConfig.KubeClient)
+	rsStorage, err := runnerset.NewStorage(Scheme, optsGetter, &policy)
 	if err != nil {
 		return nil, err
+	}
+	if created {
+		// The key is new: what is stored was written before this server signed (an upgrade).
+		adopted, err := optsGetter.Store(actions.Resource("runnersets")).AdoptUnsigned(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("signing the RunnerSets stored before the signing key existed: %w", err)
+		}
+		klog.InfoS("Created the storage signing key", "secret", klog.KRef(c.ExtraConfig.Namespace, c.ExtraConfig.SigningKeySecret), "adopted", len(adopted), "keyID", signer.KeyID())
 	}
 
 	kube := c.ExtraConfig.KubeClient.CoreV1()
@@ -170,6 +207,9 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 			}
 			cfg := *sc
 			cfg.Client = client
+			if cfg.Recorder == nil {
+				cfg.Recorder = recorder
+			}
 			go func() {
 				if err := scaler.New(cfg).Run(hookCtx); err != nil {
 					klog.ErrorS(err, "Scaler stopped")
@@ -182,6 +222,35 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 		}
 	}
 	return s, nil
+}
+
+// validateStored checks an object read from storage as it was checked when it was written.
+func validateStored(obj runtime.Object) error {
+	rs, ok := obj.(*actions.RunnerSet)
+	if !ok {
+		return fmt.Errorf("not a RunnerSet: %T", obj)
+	}
+	errs := validation.ValidateRunnerSet(rs)
+	errs = append(errs, validation.ValidateRunnerSetStatus(&rs.Status, field.NewPath("status"))...)
+	return errs.ToAggregate()
+}
+
+// countRunnerSets counts the backing ConfigMaps of a namespace, from the kube-apiserver's cache.
+func countRunnerSets(kube kubernetes.Interface) func(ctx context.Context, namespace string) (int, error) {
+	return func(ctx context.Context, namespace string) (int, error) {
+		l, err := kube.CoreV1().ConfigMaps(namespace).List(ctx, metav1.ListOptions{LabelSelector: runnerset.RunnerPodLabel, ResourceVersion: "0"})
+		if err != nil {
+			return 0, err
+		}
+		return len(l.Items), nil
+	}
+}
+
+// newRecorder records events as the server, for the registry and the scaler.
+func newRecorder(kube kubernetes.Interface) record.EventRecorder {
+	broadcaster := record.NewBroadcaster()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	return broadcaster.NewRecorder(Scheme, corev1.EventSource{Component: "runnerset-apiserver"})
 }
 
 // deregisterer removes runners on GitHub for kubectl delete runner, on any replica.

@@ -64,6 +64,12 @@ const (
 	UserAlice = "alice"
 	// UserBob is in group team-b, likewise.
 	UserBob = "bob"
+	// UserCarol is in group team-a-editors; the sample bindings let her edit team-a's RunnerSets
+	// and nothing else.
+	UserCarol = "carol"
+	// UserDave is in group team-a-configmaps; the sample bindings let him write team-a's
+	// ConfigMaps and nothing else.
+	UserDave = "dave"
 	// UserServer is the runnerset-apiserver's ServiceAccount; it exists only when
 	// Options.Server is set.
 	UserServer = "runnerset-apiserver"
@@ -313,7 +319,7 @@ func (s *System) LogFile(component string) string {
 }
 
 // Kubeconfig returns the absolute path of the kubeconfig for user (UserAdmin, UserAlice,
-// UserBob, or UserServer when the server runs), or "" for an unknown user.
+// UserBob, UserCarol, UserDave, or UserServer when the server runs), or "" for an unknown user.
 func (s *System) Kubeconfig(user string) string { return s.kubeconfigs[user] }
 
 // RESTConfig returns a copy of the client configuration for user, or nil for an unknown user.

@@ -193,8 +193,8 @@ type staticUser struct {
 	Groups []string
 }
 
-// Users known to the local system. admin is a cluster admin; alice and bob are ordinary users
-// whose only rights come from the groups that RBAC bindings name.
+// Users known to the local system. admin is a cluster admin; alice, bob, carol and dave are
+// ordinary users whose only rights come from RBAC bindings of them or their groups.
 var staticUsers = []struct {
 	Name   string
 	Groups []string
@@ -202,6 +202,8 @@ var staticUsers = []struct {
 	{Name: UserAdmin, Groups: []string{"system:masters"}},
 	{Name: UserAlice, Groups: []string{"team-a"}},
 	{Name: UserBob, Groups: []string{"team-b"}},
+	{Name: UserCarol, Groups: []string{"team-a-editors"}},
+	{Name: UserDave, Groups: []string{"team-a-configmaps"}},
 }
 
 // tokenFileContent renders users in the CSV format of --token-auth-file:

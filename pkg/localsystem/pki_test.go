@@ -124,7 +124,7 @@ func TestWritePKI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("token file is not CSV: %v", err)
 		}
-		want := map[string]string{UserAdmin: "system:masters", UserAlice: "team-a", UserBob: "team-b"}
+		want := map[string]string{UserAdmin: "system:masters", UserAlice: "team-a", UserBob: "team-b", UserCarol: "team-a-editors", UserDave: "team-a-configmaps"}
 		if len(records) != len(want) {
 			t.Fatalf("token file has %d lines, want %d", len(records), len(want))
 		}

@@ -117,9 +117,9 @@ func (s *System) startServer(ctx context.Context, o *ServerOptions) error {
 				"--kubeconfig=" + kubeconfig,
 				"--authentication-kubeconfig=" + kubeconfig,
 				"--authorization-kubeconfig=" + kubeconfig,
-				// GitHub is the simulator on loopback here: a RunnerSet naming any other host
-				// (a sample's github.com, say) must never make this machine reach out.
-				"--allowed-github-hosts=127.0.0.1,localhost",
+				// GitHub is the simulator on its own loopback address here: a RunnerSet naming
+				// any other host (a sample's github.com, the kube-apiserver) is refused.
+				"--allowed-github-hosts=" + AllowedGitHubHosts,
 			}, o.Args...)
 		},
 		func(ctx context.Context, ports []int) (bool, error) {

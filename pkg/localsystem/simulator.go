@@ -30,6 +30,15 @@ import (
 // SimulatorName is the simulator's component name (its log is logs/github-simulator.log).
 const SimulatorName = "github-simulator"
 
+// GitHubListen is where the local system's GitHub simulators listen: a loopback address of
+// their own, on which nothing else of the local system listens (every control plane process
+// binds 127.0.0.1). The server may then dial any port of it (AllowedGitHubHosts) without
+// reaching the kube-apiserver, etcd or anything else a RunnerSet must never reach.
+const GitHubListen = "127.0.0.2:0"
+
+// AllowedGitHubHosts is the server's --allowed-github-hosts on the local system.
+const AllowedGitHubHosts = "127.0.0.2:*"
+
 // SimulatorOptions starts the GitHub simulator (cmd/github-simulator) as a process, with the
 // runner emulator playing runner pods of this cluster.
 type SimulatorOptions struct {
@@ -44,7 +53,7 @@ func (s *System) startSimulator(ctx context.Context, o *SimulatorOptions) error 
 	urlFile := filepath.Join(s.dir, "simulator.url")
 	_ = os.Remove(urlFile)
 	args := append([]string{
-		"--listen=127.0.0.1:0",
+		"--listen=" + GitHubListen,
 		"--url-file=" + urlFile,
 		"--kubeconfig=" + s.kubeconfigs[UserAdmin],
 		"--emulate-runners",

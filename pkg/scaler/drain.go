@@ -31,6 +31,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
@@ -47,7 +48,7 @@ func (w *worker) drain(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duratio
 	w.mu.Lock()
 	scaleSetID, failingSince := w.scaleSetID, w.githubFailingSince
 	w.mu.Unlock()
-	if scaleSetID == 0 && len(runners) == 0 {
+	if scaleSetID == 0 && len(runners) == 0 && w.nothingRegistered(ctx, rs) {
 		return w.releaseFinalizer(ctx, rs)
 	}
 	client, err := w.m.cfg.GitHub.ForRunnerSet(ctx, rs)
@@ -101,30 +102,46 @@ func (w *worker) drain(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duratio
 		w.writeStatus(ctx, countRunners(runners)) // a change it defers is written on the next pass
 		return 5 * time.Second
 	}
-	if scaleSetID != 0 {
-		var err error
-		if client == nil {
-			err = errors.New("no GitHub client")
-		} else {
-			err = client.DeleteScaleSet(ctx, scaleSetID)
-		}
-		switch {
-		case err == nil || errors.Is(err, actions.ErrScaleSetNotFound):
-			w.githubOK()
-			w.event(rs, corev1.EventTypeNormal, "ScaleSetDeleted", "Deleted scale set %d on GitHub", scaleSetID)
-		case !giveUpGitHub:
-			w.githubFailed()
-			logger.Info("Deleting the scale set failed; retrying", "scaleSetID", scaleSetID, "err", err)
-			return 5 * time.Second
-		default:
-			left = append(left, fmt.Sprintf("scale set %d", scaleSetID))
-		}
+	err = errors.New("no GitHub client")
+	if client != nil {
+		err = w.deleteScaleSets(ctx, client, rs, scaleSetID)
+	}
+	switch {
+	case err == nil:
+		w.githubOK()
+		w.mu.Lock()
+		w.scaleSetID = 0 // deleted: nothing left for forgetOnGitHub
+		w.mu.Unlock()
+	case !giveUpGitHub:
+		w.githubFailed()
+		logger.Info("Deleting the scale set failed; retrying", "scaleSetID", scaleSetID, "err", err)
+		return 5 * time.Second
+	default:
+		left = append(left, fmt.Sprintf("scale set %d (%v)", scaleSetID, err))
 	}
 	if len(left) > 0 {
 		w.event(rs, corev1.EventTypeWarning, "DrainIncomplete",
 			"GitHub was unreachable for over %s; left registered on GitHub: %s", w.m.cfg.GitHubGiveUp, strings.Join(left, ", "))
 	}
 	return w.releaseFinalizer(ctx, rs)
+}
+
+// nothingRegistered tells a RunnerSet that never got a scale set registered: it holds no claim
+// with a scale set id. Claims without one are given up here.
+func (w *worker) nothingRegistered(ctx context.Context, rs *v1alpha1.RunnerSet) bool {
+	mine, err := w.m.claims.mine(ctx, owner{Namespace: rs.Namespace, Name: rs.Name, UID: rs.UID})
+	if err != nil {
+		return false
+	}
+	for _, c := range mine {
+		if c.ScaleSetID != 0 {
+			return false
+		}
+	}
+	for _, c := range mine {
+		_ = w.m.claims.release(ctx, c)
+	}
+	return true
 }
 
 func hasFinalizer(rs *v1alpha1.RunnerSet) bool {
@@ -144,7 +161,11 @@ func (w *worker) releaseFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) t
 		}
 	}
 	patch, _ := jsonMergePatch(map[string]any{"metadata": map[string]any{"finalizers": keep, "resourceVersion": rs.ResourceVersion}})
-	_, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).Patch(ctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{})
+	// Its success deletes the RunnerSet, which stops this worker and cancels ctx, possibly
+	// before the answer arrives: the request must not be cut short by its own effect.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	_, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).Patch(pctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{})
 	if err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).Error(err, "Releasing the finalizer failed")
 		return time.Second
@@ -155,7 +176,7 @@ func (w *worker) releaseFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) t
 // ensureKubeModeRBAC gives kubernetes-mode runners the account the container hooks need to run
 // job pods in the namespace, and nothing more.
 func (w *worker) ensureKubeModeRBAC(ctx context.Context, rs *v1alpha1.RunnerSet) error {
-	name := rs.Name + "-kube-mode"
+	name := contract.KubernetesModeAccount(rs.Name)
 	owner, err := w.ownerRef(ctx)
 	if err != nil {
 		return err
@@ -165,13 +186,7 @@ func (w *worker) ensureKubeModeRBAC(ctx context.Context, rs *v1alpha1.RunnerSet)
 	if _, err := kc.CoreV1().ServiceAccounts(rs.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "create", "delete"}},
-		{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"get", "create"}},
-		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"batch"}, Resources: []string{"jobs"}, Verbs: []string{"get", "list", "create", "delete"}},
-		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "delete"}},
-	}}
+	role := &rbacv1.Role{ObjectMeta: meta, Rules: contract.KubernetesModeRules()}
 	if _, err := kc.RbacV1().Roles(rs.Namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}

@@ -19,9 +19,9 @@ package scaler
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,6 +50,8 @@ type driftState struct {
 	last       time.Time
 	firstSeen  map[string]time.Time // GitHub-only runner name -> when first seen without a pod
 	githubOnly []v1alpha1.GitHubRunner
+	// scaleSetOf caches which scale set a runner GitHub lists without a pod here belongs to.
+	scaleSetOf map[int64]int
 }
 
 // checkDrift compares GitHub's runner list with the runner pods. It records online state on the
@@ -84,17 +86,12 @@ func (w *worker) checkDrift(ctx context.Context, client ScaleSetClient, rs *v1al
 		klog.FromContext(ctx).V(2).Info("Listing runners on GitHub failed", "err", err)
 		return onlineCheckGap
 	}
-	mine := map[string]ghrest.Runner{}
-	for _, r := range listed {
-		if strings.HasPrefix(r.Name, rs.Name+"-") && slices.Contains(r.Labels, rs.Spec.RunnerScaleSetName) {
-			mine[r.Name] = r
-		}
-	}
+	matched, mine := w.ourGitHubRunners(ctx, client, rs, listed, runners)
 	byName := map[string]Runner{}
 	var clusterOnly []string
 	for _, r := range runners {
 		byName[r.Name] = r
-		gr, ok := mine[r.Name]
+		gr, ok := matched[r.Name]
 		if r.Pod == nil || r.Pod.DeletionTimestamp != nil {
 			continue
 		}
@@ -118,10 +115,6 @@ func (w *worker) checkDrift(ctx context.Context, client ScaleSetClient, rs *v1al
 	var githubOnly []v1alpha1.GitHubRunner
 	var removed []string
 	for name, gr := range mine {
-		if _, ok := byName[name]; ok {
-			delete(w.drift.firstSeen, name)
-			continue
-		}
 		first, ok := w.drift.firstSeen[name]
 		if !ok {
 			first = now
@@ -161,6 +154,57 @@ func (w *worker) checkDrift(ctx context.Context, client ScaleSetClient, rs *v1al
 		return onlineCheckGap
 	}
 	return driftInterval
+}
+
+// ourGitHubRunners sorts GitHub's runner list by owner. matched are the runners this RunnerSet
+// registered (by the runner ids its Secrets record), by runner name; githubOnly are the others
+// of its scale set, by name. A runner GitHub lists without a pod here is counted ours only when
+// the Actions Service says it is in our scale set: runner names and labels are chosen by whoever
+// registers a runner, so another namespace's RunnerSet of the same name, or one with our scale
+// set's name as a label, never has its runners taken for ours.
+func (w *worker) ourGitHubRunners(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, listed []ghrest.Runner, runners []Runner) (matched, githubOnly map[string]ghrest.Runner) {
+	byID := map[int64]string{}
+	for _, r := range runners {
+		if r.RunnerID != 0 {
+			byID[int64(r.RunnerID)] = r.Name
+		}
+	}
+	w.mu.Lock()
+	scaleSetID := w.scaleSetID
+	if w.drift.scaleSetOf == nil {
+		w.drift.scaleSetOf = map[int64]int{}
+	}
+	cache := maps.Clone(w.drift.scaleSetOf)
+	w.mu.Unlock()
+	matched, githubOnly = map[string]ghrest.Runner{}, map[string]ghrest.Runner{}
+	seen := map[int64]int{}
+	for _, gr := range listed {
+		if name, ok := byID[gr.ID]; ok {
+			matched[name] = gr
+			continue
+		}
+		if scaleSetID == 0 || !slices.Contains(gr.Labels, rs.Spec.RunnerScaleSetName) {
+			continue // not of our scale set, whatever its name
+		}
+		owner, known := cache[gr.ID]
+		if !known {
+			ref, err := client.GetRunnerByName(ctx, gr.Name)
+			if err != nil {
+				continue // asked again on the next check
+			}
+			if ref != nil && int64(ref.ID) == gr.ID {
+				owner = ref.RunnerScaleSetID
+			}
+		}
+		seen[gr.ID] = owner
+		if owner == scaleSetID {
+			githubOnly[gr.Name] = gr
+		}
+	}
+	w.mu.Lock()
+	w.drift.scaleSetOf = seen // forget the runners GitHub no longer lists
+	w.mu.Unlock()
+	return matched, githubOnly
 }
 
 func (w *worker) annotatePod(ctx context.Context, name, key, value string) {

@@ -21,11 +21,9 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 
 	"golang.org/x/net/http/httpproxy"
@@ -37,9 +35,11 @@ import (
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
 	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/ghrest"
+	"actions.dev/runnerset-apiserver/pkg/hostallow"
 )
 
 // SecretFactory builds Actions Service clients from the Secrets RunnerSets name. Clients are
@@ -49,9 +49,10 @@ type SecretFactory struct {
 	KubeClient kubernetes.Interface
 	UserAgent  string
 	Clock      clock.Clock
-	// AllowedHosts, when set, are the only hosts a githubConfigUrl may name. It keeps tenants
-	// from pointing this server, and its network position, at arbitrary hosts.
-	AllowedHosts []string
+	// Hosts are the only hosts the server dials for a RunnerSet: its config URL, its proxies and
+	// whatever hosts GitHub sends it on to. It keeps tenants from pointing this server, and its
+	// network position, at arbitrary hosts. Nil allows any.
+	Hosts *hostallow.List
 
 	mu    sync.Mutex
 	cache map[string]cachedClient
@@ -121,6 +122,11 @@ func (f *SecretFactory) ForRunnerSet(ctx context.Context, rs *v1alpha1.RunnerSet
 	if err != nil {
 		return nil, err
 	}
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment // the server's own proxy, set by its operator
+	} else {
+		proxy = f.Hosts.Proxy(proxy) // a tenant's proxy is a host the server dials for her
+	}
 	var roots *x509.CertPool
 	if len(caPEM) > 0 {
 		roots = x509.NewCertPool()
@@ -128,14 +134,16 @@ func (f *SecretFactory) ForRunnerSet(ctx context.Context, rs *v1alpha1.RunnerSet
 			return nil, fmt.Errorf("githubServerTLS: no PEM certificate in ConfigMap key %s", rs.Spec.GitHubServerTLS.CertificateFrom.ConfigMapKeyRef.Key)
 		}
 	}
+	// Every request, to whatever host GitHub names, passes the host check before it is sent.
+	transport := f.Hosts.Transport(httpretry.NewTransport(httpretry.TransportOptions{Proxy: proxy, RootCAs: roots}))
 	tokens, err := auth.NewTokenSource(auth.Config{
-		ConfigURL: rs.Spec.GitHubConfigURL, Credentials: creds, Proxy: proxy, RootCAs: roots,
+		ConfigURL: rs.Spec.GitHubConfigURL, Credentials: creds, Transport: transport,
 		UserAgent: f.UserAgent, Clock: f.Clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	client, err := actions.NewClient(actions.Config{Tokens: tokens, Proxy: proxy, RootCAs: roots, UserAgent: f.UserAgent, Clock: f.Clock})
+	client, err := actions.NewClient(actions.Config{Tokens: tokens, Transport: transport, UserAgent: f.UserAgent, Clock: f.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -228,21 +236,16 @@ func (c *sessionClient) OpenSession(ctx context.Context, scaleSetID int, owner s
 	return s, nil
 }
 
-// ErrHostNotAllowed is returned for a githubConfigUrl whose host --allowed-github-hosts excludes.
-var ErrHostNotAllowed = errors.New("host not allowed")
+// ErrHostNotAllowed is returned for a host --allowed-github-hosts excludes.
+var ErrHostNotAllowed = hostallow.ErrNotAllowed
 
 func (f *SecretFactory) checkHost(raw string) error {
-	if len(f.AllowedHosts) == 0 {
-		return nil
-	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return err
 	}
-	for _, h := range f.AllowedHosts {
-		if strings.EqualFold(h, u.Host) || strings.EqualFold(h, u.Hostname()) {
-			return nil
-		}
+	if err := f.Hosts.Check(u); err != nil {
+		return fmt.Errorf("githubConfigUrl: %w", err)
 	}
-	return fmt.Errorf("%w: githubConfigUrl host %q is not in this server's --allowed-github-hosts (%s)", ErrHostNotAllowed, u.Host, strings.Join(f.AllowedHosts, ", "))
+	return nil
 }

@@ -18,12 +18,9 @@ package scaler
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"k8s.io/klog/v2"
-
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
 // goneCleanupTimeout bounds the clean-up on GitHub after a RunnerSet vanished undrained.
@@ -53,16 +50,12 @@ func (w *worker) forgetOnGitHub(ctx context.Context) {
 		}
 		client = c
 	}
-	if client == nil {
+	if client == nil || rs == nil {
 		return
 	}
-	err := client.DeleteScaleSet(cctx, id)
-	switch {
-	case err == nil:
-		klog.FromContext(ctx).Info("RunnerSet deleted without being drained; deleted its scale set on GitHub", "scaleSetID", id)
-	case errors.Is(err, actions.ErrScaleSetNotFound):
-		// Drained as usual: the scale set went with the drain.
-	default:
+	if err := w.deleteScaleSets(cctx, client, rs, id); err != nil {
 		klog.FromContext(ctx).Error(err, "RunnerSet deleted without being drained; its scale set could not be deleted on GitHub", "scaleSetID", id)
+		return
 	}
+	klog.FromContext(ctx).Info("RunnerSet deleted without being drained; deleted what it had registered on GitHub", "scaleSetID", id)
 }

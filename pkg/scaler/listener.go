@@ -21,7 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +50,7 @@ const (
 	ReasonSessionOpen        = "SessionOpen"
 	ReasonSessionLost        = "SessionLost"
 	ReasonScaleSetLost       = "ScaleSetDeletedOnGitHub"
+	ReasonScaleSetNameTaken  = "ScaleSetNameTaken"
 )
 
 // runListener holds the GitHub session of the RunnerSet until ctx ends. Every failure is
@@ -112,14 +115,20 @@ func (w *worker) listen(ctx context.Context) error {
 		return err
 	}
 	w.githubOK()
-	w.setCondition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionTrue, "Authenticated", "the credentials in "+rs.Spec.GitHubConfigSecret+" work")
+	w.authenticated(rs)
 
 	if err := w.ensureFinalizer(ctx, rs); err != nil {
 		return err
 	}
 	ss, err := w.ensureScaleSet(ctx, client, rs, group)
-	if err != nil {
-		w.githubFailed()
+	var taken *scaleSetTakenError
+	switch {
+	case errors.As(err, &taken):
+		w.setCondition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionFalse, ReasonScaleSetNameTaken, err.Error())
+		w.event(rs, corev1.EventTypeWarning, ReasonScaleSetNameTaken, "%v", err)
+		return err
+	case err != nil:
+		w.githubError(rs, err)
 		w.setCondition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionFalse, ReasonGitHubUnreachable, err.Error())
 		return err
 	}
@@ -145,7 +154,7 @@ func (w *worker) listen(ctx context.Context) error {
 			w.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonSessionConflict,
 				"another listener holds this scale set's session; retrying until it is released or expires")
 		} else {
-			w.githubFailed()
+			w.githubError(rs, err)
 			w.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonGitHubUnreachable, err.Error())
 		}
 		if errors.Is(err, actions.ErrScaleSetNotFound) {
@@ -239,7 +248,7 @@ func (w *worker) listen(ctx context.Context) error {
 		case err != nil:
 			if ctx.Err() == nil {
 				lost = err
-				w.githubFailed()
+				w.githubError(current, err)
 				w.event(current, corev1.EventTypeWarning, "SessionLost", "Lost the message session: %v", err)
 			}
 			if w.m.cfg.Clock.Since(started) > time.Minute {
@@ -360,6 +369,23 @@ func (w *worker) annotateJob(ctx context.Context, j actions.JobMessage, complete
 	}
 }
 
+// authenticated records that GitHub accepted the RunnerSet's credentials just now.
+func (w *worker) authenticated(rs *v1alpha1.RunnerSet) {
+	w.setCondition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionTrue, "Authenticated", "GitHub accepts the credentials in "+rs.Spec.GitHubConfigSecret)
+}
+
+// githubError records a failed GitHub call: a refusal of the credentials (401), wherever it
+// comes, turns GitHubAuthenticated False, so the condition tells the last authentication's
+// result; anything else counts towards how long GitHub has been failing.
+func (w *worker) githubError(rs *v1alpha1.RunnerSet, err error) {
+	if errors.Is(err, actions.ErrUnauthorized) && rs != nil {
+		w.setCondition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionFalse, ReasonUnauthorized,
+			"GitHub refused the credentials in "+rs.Spec.GitHubConfigSecret+": "+err.Error())
+		return
+	}
+	w.githubFailed()
+}
+
 // authFailed sets GitHubAuthenticated from a failure to build the client or reach GitHub.
 func (w *worker) authFailed(err error) {
 	reason := ReasonGitHubUnreachable
@@ -378,20 +404,47 @@ func (w *worker) authFailed(err error) {
 	w.setCondition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionFalse, reason, err.Error())
 }
 
-// ensureScaleSet finds the RunnerSet's scale set, re-registering it when GitHub lost it.
+// ensureScaleSet finds the RunnerSet's scale set, re-registering it when GitHub lost it. It
+// first claims the scale set's place (claims.go): a place another RunnerSet holds is not ours to
+// adopt, whatever credentials this one has.
 func (w *worker) ensureScaleSet(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, group *actions.RunnerGroup) (*actions.RunnerScaleSet, error) {
-	w.mu.Lock()
-	id := w.scaleSetID
-	w.mu.Unlock()
+	me := owner{Namespace: rs.Namespace, Name: rs.Name, UID: rs.UID}
+	place := scaleSetPlace{ConfigURL: rs.Spec.GitHubConfigURL, GroupID: group.ID, Name: rs.Spec.RunnerScaleSetName}
+	c, holder, err := w.m.claims.acquire(ctx, place, me)
+	if err != nil {
+		return nil, err
+	}
+	if holder != nil {
+		return nil, &scaleSetTakenError{name: place.Name, group: group.Name, holder: *holder}
+	}
+	w.retireScaleSets(ctx, client, rs, c)
+	ss, err := w.findOrCreateScaleSet(ctx, client, rs, group, c.ScaleSetID)
+	if err != nil {
+		return nil, err
+	}
+	return ss, w.m.claims.record(ctx, c, ss.ID)
+}
+
+// scaleSetTakenError: the scale set's name is another RunnerSet's in this runner group.
+type scaleSetTakenError struct {
+	name, group string
+	holder      owner
+}
+
+func (e *scaleSetTakenError) Error() string {
+	return fmt.Sprintf("scale set %q in runner group %q belongs to a RunnerSet in namespace %s; give this one another runnerScaleSetName (or runnerGroup)",
+		e.name, e.group, e.holder.Namespace)
+}
+
+// findOrCreateScaleSet returns the scale set id names when it is still the one of this name and
+// group, else the scale set GitHub has under that name, else a new one.
+func (w *worker) findOrCreateScaleSet(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, group *actions.RunnerGroup, id int) (*actions.RunnerScaleSet, error) {
 	if id != 0 {
 		ss, err := client.GetScaleSetByID(ctx, id)
 		switch {
 		case err == nil && ss.Name == rs.Spec.RunnerScaleSetName && ss.RunnerGroupID == group.ID:
 			return ss, nil
-		case err == nil:
-			// Renamed or moved: the old scale set is ours to remove.
-			_ = client.DeleteScaleSet(ctx, id)
-		case !errors.Is(err, actions.ErrScaleSetNotFound):
+		case err != nil && !errors.Is(err, actions.ErrScaleSetNotFound):
 			return nil, err
 		}
 	}
@@ -421,6 +474,83 @@ func (w *worker) ensureScaleSet(ctx context.Context, client ScaleSetClient, rs *
 	}
 	w.event(rs, corev1.EventTypeNormal, "ScaleSetRegistered", "Registered scale set %q (id %d) in runner group %q", ss.Name, ss.ID, group.Name)
 	return ss, nil
+}
+
+// retireScaleSets deletes the scale sets this RunnerSet registered under an earlier name or
+// runner group, which its claims record, and gives those claims up. One registered under an
+// earlier config URL cannot be reached with the current credentials: it is left, with an event.
+func (w *worker) retireScaleSets(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, current *claim) {
+	mine, err := w.m.claims.mine(ctx, current.Owner)
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("Listing this RunnerSet's scale sets failed", "err", err)
+		return
+	}
+	for _, old := range mine {
+		if old.cm.Name == current.cm.Name {
+			continue
+		}
+		if old.ScaleSetID != 0 && old.Place.ConfigURL == rs.Spec.GitHubConfigURL {
+			if err := client.DeleteScaleSet(ctx, old.ScaleSetID); err != nil && !errors.Is(err, actions.ErrScaleSetNotFound) {
+				klog.FromContext(ctx).Info("Deleting the scale set of an earlier name failed; retrying later", "scaleSetID", old.ScaleSetID, "err", err)
+				continue
+			}
+			w.event(rs, corev1.EventTypeNormal, "ScaleSetDeleted", "Deleted scale set %q (id %d), registered under an earlier name or runner group", old.Place.Name, old.ScaleSetID)
+		} else if old.ScaleSetID != 0 {
+			w.event(rs, corev1.EventTypeWarning, "ScaleSetLeftBehind", "Scale set %q (id %d) of %s stays registered on GitHub: this RunnerSet now has other credentials; remove it there",
+				old.Place.Name, old.ScaleSetID, old.Place.ConfigURL)
+		}
+		_ = w.m.claims.release(ctx, old)
+	}
+}
+
+// deleteScaleSets deletes on GitHub every scale set this RunnerSet holds a claim on and gives
+// the claims up. A scale set id from the status without a claim (written before claims existed)
+// is claimed first, so one that another RunnerSet holds is never deleted. It returns what it
+// could not delete.
+func (w *worker) deleteScaleSets(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, statusID int) error {
+	me := owner{Namespace: rs.Namespace, Name: rs.Name, UID: rs.UID}
+	mine, err := w.m.claims.mine(ctx, me)
+	if err != nil {
+		return err
+	}
+	if statusID != 0 && !slices.ContainsFunc(mine, func(c *claim) bool { return c.ScaleSetID == statusID }) {
+		if c := w.claimByID(ctx, client, rs, me, statusID); c != nil {
+			mine = append(mine, c)
+		}
+	}
+	var failed []string
+	for _, c := range mine {
+		if c.ScaleSetID != 0 && c.Place.ConfigURL == rs.Spec.GitHubConfigURL {
+			err := client.DeleteScaleSet(ctx, c.ScaleSetID)
+			if err != nil && !errors.Is(err, actions.ErrScaleSetNotFound) {
+				failed = append(failed, fmt.Sprintf("scale set %d: %v", c.ScaleSetID, err))
+				continue
+			}
+			w.event(rs, corev1.EventTypeNormal, "ScaleSetDeleted", "Deleted scale set %q (id %d) on GitHub", c.Place.Name, c.ScaleSetID)
+		}
+		_ = w.m.claims.release(ctx, c)
+	}
+	if len(failed) > 0 {
+		return errors.New(strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// claimByID claims the scale set with id for me, if it is still there and nobody else holds it.
+func (w *worker) claimByID(ctx context.Context, client ScaleSetClient, rs *v1alpha1.RunnerSet, me owner, id int) *claim {
+	ss, err := client.GetScaleSetByID(ctx, id)
+	if err != nil {
+		return nil
+	}
+	c, holder, err := w.m.claims.acquire(ctx, scaleSetPlace{ConfigURL: rs.Spec.GitHubConfigURL, GroupID: ss.RunnerGroupID, Name: ss.Name}, me)
+	if err != nil || holder != nil {
+		klog.FromContext(ctx).Info("Not deleting a scale set this RunnerSet does not own", "scaleSetID", id, "holder", holder, "err", err)
+		return nil
+	}
+	if err := w.m.claims.record(ctx, c, id); err != nil {
+		return nil
+	}
+	return c
 }
 
 // scaleSetLost forgets a scale set GitHub deleted; the next session registers it again and the

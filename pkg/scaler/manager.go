@@ -26,6 +26,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -38,6 +40,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
 	actionsinformers "actions.dev/runnerset-apiserver/pkg/generated/informers/externalversions"
 	actionslisters "actions.dev/runnerset-apiserver/pkg/generated/listers/actions/v1alpha1"
@@ -58,6 +61,9 @@ type Config struct {
 	Identity string
 	// UserAgent is passed on to runners.
 	UserAgent string
+	// Namespace is the server's own namespace, where it records which RunnerSet owns which
+	// scale set (claims.go); default: the Lease's namespace.
+	Namespace string
 
 	LeaderElection LeaderElectionConfig
 
@@ -90,6 +96,12 @@ func (c *Config) complete() {
 		c.GitHubGiveUp = 2 * time.Minute
 	}
 	le := &c.LeaderElection
+	if c.Namespace == "" {
+		c.Namespace = le.Namespace
+	}
+	if c.Namespace == "" {
+		c.Namespace = "runnerset-system"
+	}
 	if le.Name == "" {
 		le.Name = "runnerset-apiserver-scaler"
 	}
@@ -105,6 +117,7 @@ type Manager struct {
 	runnerSets actionslisters.RunnerSetLister
 	pods       corelisters.PodLister
 	secrets    corelisters.SecretLister
+	claims     *claims
 
 	mu      sync.Mutex
 	workers map[string]*worker
@@ -115,7 +128,22 @@ type Manager struct {
 func New(cfg Config) *Manager {
 	cfg.complete()
 	registerMetrics()
-	return &Manager{cfg: cfg, workers: map[string]*worker{}}
+	m := &Manager{cfg: cfg, workers: map[string]*worker{}}
+	m.claims = &claims{configMaps: cfg.KubeClient.CoreV1(), namespace: cfg.Namespace, alive: m.runnerSetAlive}
+	return m
+}
+
+// runnerSetAlive tells whether the RunnerSet o still exists, read through the API (not a cache
+// that might lag): a scale set is taken from its owner only when the owner is surely gone.
+func (m *Manager) runnerSetAlive(ctx context.Context, o owner) (bool, error) {
+	rs, err := m.cfg.Client.ActionsV1alpha1().RunnerSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return rs.UID == o.UID, nil
 }
 
 // Run runs the scaler while this replica leads, until ctx ends.
@@ -236,7 +264,9 @@ func (m *Manager) runnerSetChanged(ctx context.Context, obj interface{}) {
 	}
 	if w == nil {
 		w = newWorker(m, rs)
-		wctx, cancel := context.WithCancel(ctx)
+		// The kube-apiserver budget is shared fairly between namespaces (tenants), not between
+		// RunnerSets: splitting a burst over more RunnerSets gains a tenant nothing.
+		wctx, cancel := context.WithCancel(fairqueue.WithFlow(ctx, "namespace/"+rs.Namespace))
 		w.cancel = cancel
 		m.workers[key] = w
 		m.wg.Add(1)
@@ -250,13 +280,16 @@ func (m *Manager) runnerSetChanged(ctx context.Context, obj interface{}) {
 }
 
 func (m *Manager) runnerSetGone(obj interface{}) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+	tomb, unknown := obj.(cache.DeletedFinalStateUnknown)
+	if unknown {
 		obj = tomb.Obj
 	}
 	rs, ok := obj.(*v1alpha1.RunnerSet)
 	if !ok {
 		return
 	}
+	klog.Background().Info("RunnerSet deleted: stopping its worker", "runnerSet", klog.KObj(rs), "resourceVersion", rs.ResourceVersion,
+		"finalizers", rs.Finalizers, "deleting", rs.DeletionTimestamp != nil, "finalStateUnknown", unknown)
 	key := rs.Namespace + "/" + rs.Name
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -37,6 +37,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runnerpod"
 )
@@ -48,7 +49,12 @@ const (
 	ReasonPodFailures        = "PodFailures"
 	ReasonRunnersHealthy     = "RunnersHealthy"
 	ReasonDeprecated         = "RunnerVersionDeprecated"
+	ReasonPodSecurity        = "PodSecurityViolation"
 )
+
+// podSecurityRetry is how often runner pods that Pod Security admission refused are tried
+// again without a spec change: the namespace's level may have been changed instead.
+const podSecurityRetry = 5 * time.Minute
 
 // quotaRetry is how often a runner refused by a ResourceQuota is tried again.
 const quotaRetry = 30 * time.Second
@@ -69,12 +75,16 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 
 	w.mu.Lock()
 	client, scaleSetID, stats := w.client, w.scaleSetID, w.stats
-	blocked := w.blockedGeneration != 0 && w.blockedGeneration == rs.Generation
+	blockedGen, until := w.blockedGeneration, w.blockedUntil
 	w.mu.Unlock()
-	if w.blockedGeneration != 0 && !blocked {
+	blocked := blockedGen != 0 && blockedGen == rs.Generation
+	if blocked && !until.IsZero() && !w.m.cfg.Clock.Now().Before(until) {
+		blocked = false // tried again: the namespace may allow the pods now
+	}
+	if blockedGen != 0 && blockedGen != rs.Generation {
 		// The spec changed: whatever blocked creation may be fixed.
 		w.mu.Lock()
-		w.blockedGeneration = 0
+		w.blockedGeneration, w.blockedUntil = 0, time.Time{}
 		w.mu.Unlock()
 		w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionFalse, ReasonRunnersHealthy, "the spec changed; runners are created again")
 		w.setCondition(v1alpha1.ConditionRunnerVersionDeprecated, metav1.ConditionFalse, "SpecChanged", "the spec changed since a runner reported a deprecated version")
@@ -88,6 +98,9 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		}
 	}
 	soon(strayRequeue)
+	if blocked && !until.IsZero() {
+		soon(until.Sub(w.m.cfg.Clock.Now()))
+	}
 	// podTrouble: a runner pod failed, waits to be re-created after a failure, or was refused by
 	// a quota in this pass. A pass without any clears PodsFailing.
 	podTrouble := false
@@ -316,7 +329,7 @@ func (w *worker) params(ctx context.Context, rs *v1alpha1.RunnerSet, name string
 	}
 	return runnerpod.Params{
 		RunnerSet: rs, Name: name, Owner: owner, ScaleSetID: scaleSetID, RunnerID: runnerID,
-		KubernetesModeServiceAccount: rs.Name + "-kube-mode",
+		KubernetesModeServiceAccount: contract.KubernetesModeAccount(rs.Name),
 		ProxySecretName:              rs.Name + "-runner-proxy",
 		UserAgent:                    w.m.cfg.UserAgent,
 	}, nil
@@ -378,10 +391,11 @@ func (w *worker) createRunner(ctx context.Context, client ScaleSetClient, rs *v1
 		return Runner{}, err
 	}
 	if err != nil {
-		w.githubFailed()
+		w.githubError(rs, err)
 		return Runner{}, fmt.Errorf("generating the JIT config of %s: %w", name, err)
 	}
 	w.githubOK()
+	w.authenticated(rs)
 	p, err := w.params(ctx, rs, name, scaleSetID, jit.Runner.ID)
 	if err != nil {
 		_ = client.RemoveRunner(ctx, jit.Runner.ID)
@@ -418,12 +432,24 @@ func (w *worker) createPod(ctx context.Context, rs *v1alpha1.RunnerSet, p runner
 		w.event(rs, corev1.EventTypeWarning, ReasonQuotaExceeded, "Runner pod %s refused by a ResourceQuota; retrying every %s: %v", p.Name, quotaRetry, err)
 		return nil, err
 	case apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err):
+		psa := apierrors.IsForbidden(err) && strings.Contains(err.Error(), "violates PodSecurity")
 		w.mu.Lock()
-		w.blockedGeneration = rs.Generation
+		w.podRefusals++
+		w.blockedGeneration, w.blockedUntil = rs.Generation, time.Time{}
+		if psa {
+			w.blockedUntil = w.m.cfg.Clock.Now().Add(podSecurityRetry)
+		}
 		client := w.client
 		w.mu.Unlock()
-		w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionTrue, ReasonInvalidPodTemplate, err.Error())
-		w.event(rs, corev1.EventTypeWarning, ReasonInvalidPodTemplate, "The cluster refuses runner pods of this template; no more runners until spec.template changes: %v", err)
+		if psa {
+			msg := fmt.Sprintf("namespace %s's Pod Security admission refuses runner pods of this template (%v). Change the template or container mode (dind needs level privileged), or the namespace's pod-security.kubernetes.io/enforce label; runners are tried again when the spec changes, or every %s",
+				rs.Namespace, err, podSecurityRetry)
+			w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionTrue, ReasonPodSecurity, msg)
+			w.event(rs, corev1.EventTypeWarning, ReasonPodSecurity, "%s", msg)
+		} else {
+			w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionTrue, ReasonInvalidPodTemplate, err.Error())
+			w.event(rs, corev1.EventTypeWarning, ReasonInvalidPodTemplate, "The cluster refuses runner pods of this template; no more runners until spec.template changes: %v", err)
+		}
 		w.deleteRunner(ctx, r, "its pod was refused")
 		if client != nil && r.RunnerID != 0 {
 			_ = client.RemoveRunner(ctx, r.RunnerID)
@@ -439,7 +465,7 @@ func (w *worker) podsHealthy() {
 	w.mu.Lock()
 	c := meta.FindStatusCondition(w.conditions, v1alpha1.ConditionPodsFailing)
 	w.mu.Unlock()
-	if c != nil && c.Status == metav1.ConditionTrue && (c.Reason == ReasonQuotaExceeded || c.Reason == ReasonPodFailures) {
+	if c != nil && c.Status == metav1.ConditionTrue && (c.Reason == ReasonQuotaExceeded || c.Reason == ReasonPodFailures || c.Reason == ReasonPodSecurity) {
 		w.setCondition(v1alpha1.ConditionPodsFailing, metav1.ConditionFalse, ReasonRunnersHealthy, "runner pods are created and run again")
 	}
 }

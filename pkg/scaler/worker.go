@@ -64,7 +64,10 @@ type worker struct {
 	// blockedGeneration holds runner creation back for a spec generation that cannot work
 	// (invalid pod template, deprecated runner version) until the spec changes.
 	blockedGeneration int64
-	// podRefusals counts runner pods a ResourceQuota refused.
+	// blockedUntil, if set, ends the block earlier: a refusal that a change outside the spec can
+	// lift (a namespace's Pod Security level) is tried again then.
+	blockedUntil time.Time
+	// podRefusals counts runner pods the cluster refused (quota, admission, validation).
 	podRefusals int
 	// gone: the worker stops because its RunnerSet was deleted (not because leadership ended).
 	gone bool

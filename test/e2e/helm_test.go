@@ -263,7 +263,7 @@ func (c *chartCluster) startServer(ctx context.Context) {
 		"--authentication-kubeconfig="+kubeconfig,
 		"--authorization-kubeconfig="+kubeconfig,
 		// Never let a test reach github.com: GitHub is the simulator on loopback.
-		"--allowed-github-hosts=127.0.0.1,localhost",
+		"--allowed-github-hosts="+localsystem.AllowedGitHubHosts,
 	)
 	c.server, err = c.sys.StartProcess(ctx, localsystem.ProcessOptions{
 		Name:            "runnerset-apiserver",

@@ -75,7 +75,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	gh, err = simulator.Start(simulator.Options{LongPollHold: 2 * time.Second, AssignTimeout: time.Minute})
+	gh, err = simulator.Start(simulator.Options{Listen: localsystem.GitHubListen, LongPollHold: 2 * time.Second, AssignTimeout: time.Minute})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "starting the GitHub simulator: %v\n", err)
 		return 1

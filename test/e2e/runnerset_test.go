@@ -454,6 +454,7 @@ func TestRBACTeams(t *testing.T) {
 			check{"alice", verb, "runnersets.actions.dev", "team-b", "no"},
 			check{"bob", verb, "runnersets.actions.dev", "team-b", "yes"},
 			check{"bob", verb, "runnersets.actions.dev", "team-a", "no"},
+			check{"carol", verb, "runnersets.actions.dev", "team-a", "yes"},
 		)
 	}
 	checks = append(checks,
@@ -461,6 +462,10 @@ func TestRBACTeams(t *testing.T) {
 		check{"alice", "update", "runnersets.actions.dev/scale", "team-b", "no"},
 		check{"alice", "update", "runnersets.actions.dev/status", "team-a", "no"},
 		check{"bob", "update", "runnersets.actions.dev/scale", "team-b", "yes"},
+		// Authoring a RunnerSet needs these; carol has none of them.
+		check{"alice", "create", "pods", "team-a", "yes"},
+		check{"carol", "create", "pods", "team-a", "no"},
+		check{"carol", "get", "secrets", "team-a", "no"},
 	)
 	for _, c := range checks {
 		res, sub, _ := strings.Cut(c.resource, "/")
@@ -488,6 +493,30 @@ func TestRBACTeams(t *testing.T) {
 		_, errOut, err = kubectlStdin(u.user, manifest, "create", "-n", u.other, "-f", "-")
 		require.Error(t, err)
 		assert.Contains(t, errOut, "Forbidden")
+		if u.user == "alice" {
+			carolEditsWhatAliceAuthored(t, name)
+		}
 		kubectl(t, u.user, "delete", "rset", name, "-n", u.own)
 	}
+}
+
+// carolEditsWhatAliceAuthored: carol may edit team-a's RunnerSets but neither create pods nor
+// read Secrets there. She may scale alice's RunnerSet and change its counts; she may not change
+// what its runners get, nor author one of her own, and the 403 says which rights she lacks.
+func carolEditsWhatAliceAuthored(t *testing.T, name string) {
+	kubectl(t, "carol", "scale", "rset", name, "-n", "team-a", "--replicas=1")
+	kubectl(t, "carol", "patch", "rset", name, "-n", "team-a", "--type=merge", "-p", `{"spec":{"maxRunners":2},"metadata":{"labels":{"tier":"x"}}}`)
+	errOut := kubectlFails(t, "carol", "patch", "rset", name, "-n", "team-a", "--type=merge", "-p",
+		`{"spec":{"template":{"spec":{"containers":[{"name":"runner","image":"attacker.example/steal"}]}}}}`)
+	assert.Contains(t, errOut, "Forbidden")
+	assert.Contains(t, errOut, `create pods (spec.template)`)
+	manifest := fmt.Sprintf(`{"apiVersion":"actions.dev/v1alpha1","kind":"RunnerSet","metadata":{"name":"carols"},`+
+		`"spec":{"githubConfigUrl":"%s","githubConfigSecret":"github-pat","maxRunners":3,`+
+		`"template":{"spec":{"containers":[{"name":"runner","image":"r"}]}}}}`, gh.ConfigURL("team-a"))
+	_, errOut, err := kubectlStdin("carol", manifest, "create", "-n", "team-a", "-f", "-")
+	require.Error(t, err)
+	assert.Contains(t, errOut, `user "carol" may not, in namespace team-a: create pods (spec.template); get secrets "github-pat" (spec.githubConfigSecret)`)
+	_, errOut, err = kubectlStdin("carol", manifest, "create", "--dry-run=server", "-n", "team-a", "-f", "-")
+	require.Error(t, err, "a dry run is refused the same way")
+	assert.Contains(t, errOut, "Forbidden")
 }

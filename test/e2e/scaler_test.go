@@ -92,11 +92,21 @@ func audit(t *testing.T, ns string, scaleSetID int, scaleSetGone bool) {
 			exists = exists || ss.ID == scaleSetID
 		}
 		if len(pods.Items)+len(secrets.Items)+registered > 0 || (scaleSetGone && (exists || sessions > 0)) {
-			t.Logf("left: %d pods, %d secrets, %d registrations, scale set exists=%v, %d sessions", len(pods.Items), len(secrets.Items), registered, exists, sessions)
+			t.Logf("left: %d pods, %d secrets, %d registrations, scale set exists=%v, %d sessions%s", len(pods.Items), len(secrets.Items), registered, exists, sessions, describePods(pods.Items))
 			return false, nil
 		}
 		return true, nil
 	})
+}
+
+// describePods says which pods are left and in what state, for a failing audit.
+func describePods(pods []corev1.Pod) string {
+	var b strings.Builder
+	for _, p := range pods {
+		fmt.Fprintf(&b, "; pod %s: phase %s, node %q, created %s, deleting %v, finalizers %v, owners %v",
+			p.Name, p.Status.Phase, p.Spec.NodeName, p.CreationTimestamp.Format("15:04:05.000"), p.DeletionTimestamp != nil, p.Finalizers, p.OwnerReferences)
+	}
+	return b.String()
 }
 
 // TestScalerRunsJobsEndToEnd is the seed document's whole flow: jobs queued on GitHub, the scaler

@@ -125,6 +125,7 @@ func newWorld(t *testing.T, scenario, ns string, o simulator.Options) *world {
 	if o.AssignTimeout == 0 {
 		o.AssignTimeout = 2 * time.Minute
 	}
+	o.Listen = localsystem.GitHubListen
 	sim, err := simulator.Start(o)
 	require.NoError(t, err)
 	t.Cleanup(sim.Close)

@@ -25,11 +25,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -45,7 +42,10 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"actions.dev/runnerset-apiserver/pkg/apiserver"
+	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	generatedopenapi "actions.dev/runnerset-apiserver/pkg/generated/openapi"
+	"actions.dev/runnerset-apiserver/pkg/hostallow"
+	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
 	"actions.dev/runnerset-apiserver/pkg/scaler"
 )
 
@@ -68,6 +68,13 @@ type Options struct {
 	// GOMEMLIMIT or the container's limit.
 	MemoryLimit string
 
+	// Namespace is the server's own namespace (its signing key, Lease and scale set claims);
+	// empty: $POD_NAMESPACE, else runnerset-system.
+	Namespace string
+	// SigningKeySecret names the Secret with the key stored RunnerSets are signed with.
+	SigningKeySecret string
+
+	Policy PolicyOptions
 	Scaler ScalerOptions
 }
 
@@ -82,21 +89,37 @@ type ScalerOptions struct {
 	DrainTimeout   time.Duration
 	GitHubGiveUp   time.Duration
 	CreateParallel int
-	AllowedHosts   []string
+}
+
+// PolicyOptions bound what tenants may ask of the server (RunnerSet admission).
+type PolicyOptions struct {
+	AllowedHosts    []string
+	MaxRunners      int32
+	MaxPerNamespace int
+}
+
+// AddFlags registers the policy flags.
+func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&o.AllowedHosts, "allowed-github-hosts", o.AllowedHosts,
+		"The only hosts the server dials for a RunnerSet: its githubConfigUrl, its proxies, and the Actions Service hosts GitHub returns. "+
+			"Entries: host (default port of the URL's scheme), host:port, host:* (any port), *.domain, or * (any host). "+
+			"github.com also allows api.github.com and *.actions.githubusercontent.com; a GHE.com host T.ghe.com allows api.T.ghe.com, *.T.ghe.com and *.actions.githubusercontent.com. "+
+			"A RunnerSet naming another host is refused (422); a host GitHub returns outside the list gives condition GitHubAuthenticated=False (HostNotAllowed).")
+	fs.Int32Var(&o.MaxRunners, "max-runners-per-runnerset", o.MaxRunners, "The most runners one RunnerSet may ask for (spec.maxRunners, spec.minRunners, kubectl scale); above it a 422. 0: no cap.")
+	fs.IntVar(&o.MaxPerNamespace, "max-runnersets-per-namespace", o.MaxPerNamespace, "The most RunnerSets one namespace may hold; creating one more is refused (422). 0: no cap.")
 }
 
 // AddFlags registers the scaler flags.
 func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Enabled, "scaler", o.Enabled, "Run the scaler (on the elected leader). Without it this replica only serves the API.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect one replica to run the scaler through a Lease. Turn off only with a single replica.")
-	fs.StringVar(&o.LeaseNamespace, "leader-elect-namespace", o.LeaseNamespace, "Namespace of the scaler's Lease (default: $POD_NAMESPACE, else runnerset-system).")
+	fs.StringVar(&o.LeaseNamespace, "leader-elect-namespace", o.LeaseNamespace, "Namespace of the scaler's Lease (default: the server's --namespace).")
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a Lease holds without renewal.")
 	fs.DurationVar(&o.RenewDeadline, "leader-elect-renew-deadline", o.RenewDeadline, "How long the leader keeps trying to renew before it stops leading.")
 	fs.DurationVar(&o.RetryPeriod, "leader-elect-retry-period", o.RetryPeriod, "How often candidates try to acquire the Lease.")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "How long a deleted RunnerSet waits for busy runners before removing them.")
 	fs.DurationVar(&o.GitHubGiveUp, "github-give-up", o.GitHubGiveUp, "How long GitHub may be unreachable before a deletion stops waiting for it (an event lists what was left).")
 	fs.IntVar(&o.CreateParallel, "runner-create-parallelism", o.CreateParallel, "Runners created in parallel per RunnerSet.")
-	fs.StringSliceVar(&o.AllowedHosts, "allowed-github-hosts", o.AllowedHosts, "If set, the only hosts (host or host:port) a RunnerSet's githubConfigUrl may name, e.g. github.com,ghes.example.com. Others get condition GitHubAuthenticated=False (HostNotAllowed) and no request.")
 }
 
 // NewOptions returns the defaults.
@@ -104,6 +127,8 @@ func NewOptions() *Options {
 	ro := genericoptions.NewRecommendedOptions("", apiserver.StorageCodec())
 	ro.Etcd = nil
 	return &Options{RecommendedOptions: ro, Logs: logs.NewOptions(), ClientQPS: 50, ClientBurst: 100, ShutdownWatchTerminationGracePeriod: 5 * time.Second,
+		SigningKeySecret: "runnerset-apiserver-signing-key",
+		Policy:           PolicyOptions{AllowedHosts: []string{"github.com", "*.ghe.com"}, MaxRunners: 1000, MaxPerNamespace: 100},
 		Scaler: ScalerOptions{Enabled: true, LeaderElect: true, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
 			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16}}
 }
@@ -127,6 +152,11 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fss.FlagSet("runtime").StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit,
 		"Soft memory limit of the Go runtime (a quantity, e.g. 200Mi; 0 for none). Default: GOMEMLIMIT if set, else 70% of the container's memory limit (cgroup), else none.")
 	o.Scaler.AddFlags(fss.FlagSet("scaler"))
+	o.Policy.AddFlags(fss.FlagSet("tenancy"))
+	ns := fss.FlagSet("runtime")
+	ns.StringVar(&o.Namespace, "namespace", o.Namespace, "The server's own namespace: its storage signing key, its Lease and its records live there. Default: $POD_NAMESPACE, else runnerset-system.")
+	ns.StringVar(&o.SigningKeySecret, "signing-key-secret", o.SigningKeySecret,
+		"Secret in the server's namespace holding the key stored RunnerSets are signed with; created by the first replica to start. Back it up with the RunnerSets.")
 	return fss
 }
 
@@ -139,6 +169,15 @@ func (o *Options) Validate() error {
 	}
 	if o.ClientQPS <= 0 || o.ClientBurst <= 0 {
 		errs = append(errs, fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive"))
+	}
+	if _, err := hostallow.Parse(o.Policy.AllowedHosts); err != nil {
+		errs = append(errs, fmt.Errorf("--allowed-github-hosts: %w", err))
+	}
+	if o.Policy.MaxRunners < 0 || o.Policy.MaxPerNamespace < 0 {
+		errs = append(errs, fmt.Errorf("--max-runners-per-runnerset and --max-runnersets-per-namespace must not be negative"))
+	}
+	if o.SigningKeySecret == "" {
+		errs = append(errs, fmt.Errorf("--signing-key-secret must name a Secret"))
 	}
 	if o.MemoryLimit != "" {
 		if _, _, err := memoryLimit(o.MemoryLimit, false, nil); err != nil {
@@ -173,6 +212,10 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	}
 	clientConfig := *serverConfig.ClientConfig
 	clientConfig.QPS, clientConfig.Burst = o.ClientQPS, o.ClientBurst
+	// One budget for every tenant, shared fairly: the scaler's requests for a namespace queue in
+	// that namespace's flow (pkg/scaler), so a burst of jobs in one namespace cannot make
+	// another's runners wait behind all of its requests.
+	clientConfig.RateLimiter = fairqueue.New(o.ClientQPS, o.ClientBurst, clock.RealClock{})
 	// This client reads and writes only built-in types (ConfigMaps, pods, Secrets, events,
 	// Leases), which all have protobuf: smaller on the wire and cheaper to decode than JSON, as
 	// the kube-controller-manager uses it. (Runner lists of 5000 pods were not measurably faster
@@ -183,9 +226,16 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	hosts, err := hostallow.Parse(o.Policy.AllowedHosts)
+	if err != nil {
+		return nil, err
+	}
 	userAgent := "runnerset-apiserver/" + baseversion.Get().GitVersion
-	factory := &scaler.SecretFactory{KubeClient: kubeClient, UserAgent: userAgent, Clock: clock.RealClock{}, AllowedHosts: o.Scaler.AllowedHosts}
-	extra := apiserver.ExtraConfig{KubeClient: kubeClient, GitHub: factory}
+	factory := &scaler.SecretFactory{KubeClient: kubeClient, UserAgent: userAgent, Clock: clock.RealClock{}, Hosts: hosts}
+	extra := apiserver.ExtraConfig{
+		KubeClient: kubeClient, GitHub: factory, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
+		Policy: runnerset.Policy{Hosts: hosts, MaxRunners: o.Policy.MaxRunners, MaxPerNamespace: o.Policy.MaxPerNamespace},
+	}
 	if o.Scaler.Enabled {
 		extra.Scaler = o.scalerConfig(kubeClient, factory, userAgent)
 	}
@@ -197,18 +247,11 @@ func (o *Options) scalerConfig(kubeClient kubernetes.Interface, factory scaler.C
 	identity := host + "_" + string(uuid.NewUUID())
 	ns := o.Scaler.LeaseNamespace
 	if ns == "" {
-		ns = os.Getenv("POD_NAMESPACE")
+		ns = o.namespace()
 	}
-	if ns == "" {
-		ns = "runnerset-system"
-	}
-	broadcaster := record.NewBroadcaster()
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
-	recorder := broadcaster.NewRecorder(apiserver.Scheme, corev1.EventSource{Component: "runnerset-apiserver"})
 	return &scaler.Config{
 		KubeClient: kubeClient,
 		GitHub:     factory,
-		Recorder:   recorder,
 		Clock:      clock.RealClock{},
 		Identity:   identity,
 		UserAgent:  userAgent,
@@ -220,6 +263,17 @@ func (o *Options) scalerConfig(kubeClient kubernetes.Interface, factory scaler.C
 		DrainTimeout:      o.Scaler.DrainTimeout,
 		GitHubGiveUp:      o.Scaler.GitHubGiveUp,
 	}
+}
+
+// namespace is the server's own namespace.
+func (o *Options) namespace() string {
+	switch {
+	case o.Namespace != "":
+		return o.Namespace
+	case os.Getenv("POD_NAMESPACE") != "":
+		return os.Getenv("POD_NAMESPACE")
+	}
+	return "runnerset-system"
 }
 
 // Run starts the server and blocks until ctx ends.

@@ -19,7 +19,9 @@ package configmapstore
 import (
 	"fmt"
 	"strings"
+	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic"
@@ -34,6 +36,8 @@ import (
 type Resource struct {
 	MarkerLabel string
 	NamePrefix  string
+	// Validate checks every object read back (see Config.Validate).
+	Validate func(runtime.Object) error
 }
 
 // RESTOptionsGetter hands genericregistry.Store a ConfigMap-backed storage in place of etcd.
@@ -41,6 +45,19 @@ type RESTOptionsGetter struct {
 	Client    corev1client.ConfigMapsGetter
 	Codec     runtime.Codec
 	Resources map[schema.GroupResource]Resource
+	// Signer and OnUnreadable are passed to every Store (see Config).
+	Signer       Signer
+	OnUnreadable func(cm *corev1.ConfigMap, err error)
+
+	mu     sync.Mutex
+	stores map[schema.GroupResource]*Store
+}
+
+// Store returns the Store made for gr, once the registry asked for it.
+func (g *RESTOptionsGetter) Store(gr schema.GroupResource) *Store {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stores[gr]
 }
 
 var _ generic.RESTOptionsGetter = &RESTOptionsGetter{}
@@ -71,7 +88,16 @@ func (g *RESTOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Ob
 				NamePrefix:     layout.NamePrefix,
 				NewFunc:        newFunc,
 				NewListFunc:    newListFunc,
+				Signer:         g.Signer,
+				Validate:       layout.Validate,
+				OnUnreadable:   g.OnUnreadable,
 			})
+			g.mu.Lock()
+			if g.stores == nil {
+				g.stores = map[schema.GroupResource]*Store{}
+			}
+			g.stores[gr] = s
+			g.mu.Unlock()
 			return s, func() {}, nil
 		},
 	}, nil

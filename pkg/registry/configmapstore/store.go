@@ -68,6 +68,14 @@ type Config struct {
 	NamePrefix  string
 	NewFunc     func() runtime.Object
 	NewListFunc func() runtime.Object
+	// Signer signs what the store writes; what does not verify is treated as damaged (left out
+	// of lists, never served). Nil stores and reads unsigned objects (tests only).
+	Signer Signer
+	// Validate, if set, checks every decoded object: an invalid one is treated as damaged too.
+	Validate func(runtime.Object) error
+	// OnUnreadable, if set, hears of every backing ConfigMap that could not be read (an event
+	// naming it, say). It must not block.
+	OnUnreadable func(cm *corev1.ConfigMap, err error)
 }
 
 // Store is a storage.Interface over ConfigMaps.
@@ -151,22 +159,36 @@ func (s *Store) encode(namespace, name string, obj runtime.Object) (*corev1.Conf
 		lbls[k] = v
 	}
 	lbls[s.MarkerLabel] = name
+	annotations := map[string]string{
+		"actions.dev/note": fmt.Sprintf("Storage of %s %s/%s, signed by the server. Edit that object instead of this ConfigMap: a changed ConfigMap is no longer served.", s.GroupResource.String(), namespace, name),
+	}
+	if s.Signer != nil {
+		annotations[SignatureAnnotation] = s.Signer.Sign(namespace, name, buf.String())
+	}
 	return &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      s.configMapName(name),
-			Namespace: namespace,
-			Labels:    lbls,
-			Annotations: map[string]string{
-				"actions.dev/note": fmt.Sprintf("Storage of %s %s/%s. Edit that object instead of this ConfigMap.", s.GroupResource.String(), namespace, name),
-			},
+			Name:        s.configMapName(name),
+			Namespace:   namespace,
+			Labels:      lbls,
+			Annotations: annotations,
 		},
 		Data: map[string]string{DataKey: buf.String()},
 	}, nil
 }
 
 // decode reads the object a ConfigMap stores into out and stamps the ConfigMap's
-// resourceVersion on it. A ConfigMap that does not decode gives a CorruptObjError naming it.
+// resourceVersion on it. A ConfigMap that does not verify, decode or validate gives a
+// CorruptObjError naming it, and OnUnreadable hears of it.
 func (s *Store) decode(cm *corev1.ConfigMap, out runtime.Object) error {
+	err := s.decodeChecked(cm, out, true)
+	if err != nil && s.OnUnreadable != nil {
+		s.OnUnreadable(cm, err)
+	}
+	return err
+}
+
+// decodeChecked decodes and validates; verify says whether the signature is checked too.
+func (s *Store) decodeChecked(cm *corev1.ConfigMap, out runtime.Object, verify bool) error {
 	key := fmt.Sprintf("%s/%s/%s", s.ResourcePrefix, cm.Namespace, strings.TrimPrefix(cm.Name, s.NamePrefix))
 	name, ok := s.objectName(cm)
 	if !ok {
@@ -175,6 +197,11 @@ func (s *Store) decode(cm *corev1.ConfigMap, out runtime.Object) error {
 	data, ok := cm.Data[DataKey]
 	if !ok {
 		return storage.NewCorruptObjError(key, fmt.Errorf("ConfigMap %s/%s has no %q key", cm.Namespace, cm.Name, DataKey))
+	}
+	if verify && s.Signer != nil {
+		if err := s.Signer.Verify(cm.Namespace, name, data, cm.Annotations[SignatureAnnotation]); err != nil {
+			return storage.NewCorruptObjError(key, fmt.Errorf("ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err))
+		}
 	}
 	got, _, err := s.Codec.Decode([]byte(data), nil, out)
 	if err != nil {
@@ -189,6 +216,11 @@ func (s *Store) decode(cm *corev1.ConfigMap, out runtime.Object) error {
 	}
 	if accessor.GetName() != name || accessor.GetNamespace() != cm.Namespace {
 		return storage.NewCorruptObjError(key, fmt.Errorf("ConfigMap %s/%s holds object %s/%s", cm.Namespace, cm.Name, accessor.GetNamespace(), accessor.GetName()))
+	}
+	if s.Validate != nil {
+		if err := s.Validate(out); err != nil {
+			return storage.NewCorruptObjError(key, fmt.Errorf("ConfigMap %s/%s holds an invalid object: %w", cm.Namespace, cm.Name, err))
+		}
 	}
 	rv, err := s.versioner.ParseResourceVersion(cm.ResourceVersion)
 	if err != nil {

@@ -19,6 +19,7 @@ package configmapstore_test
 import (
 	"context"
 	"errors"
+	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apiserver/pkg/storage"
@@ -88,6 +90,17 @@ func newConfigMaps() (*configMaps, *fake.Clientset) {
 			cm.Namespace, cm.ResourceVersion = a.GetNamespace(), strconv.Itoa(c.rv)
 			c.items[key] = cm
 			return true, cm.DeepCopy(), nil
+		case "list":
+			a := a.(k8stesting.ListAction)
+			sel := a.GetListRestrictions().Labels
+			out := &corev1.ConfigMapList{ListMeta: metav1.ListMeta{ResourceVersion: strconv.Itoa(c.rv)}}
+			for _, cm := range c.items {
+				if (a.GetNamespace() == "" || cm.Namespace == a.GetNamespace()) && sel.Matches(labels.Set(cm.Labels)) {
+					out.Items = append(out.Items, *cm.DeepCopy())
+				}
+			}
+			sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+			return true, out, nil
 		case "delete":
 			a := a.(k8stesting.DeleteAction)
 			delete(c.items, a.GetNamespace()+"/"+a.GetName())

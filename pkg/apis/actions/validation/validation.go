@@ -61,7 +61,12 @@ func ValidateRunnerSetUpdate(rs, old *actions.RunnerSet) field.ErrorList {
 // ValidateRunnerSetStatusUpdate checks an update of the status subresource.
 func ValidateRunnerSetStatusUpdate(rs, old *actions.RunnerSet) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&rs.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	st, p := &rs.Status, field.NewPath("status")
+	return append(allErrs, ValidateRunnerSetStatus(&rs.Status, field.NewPath("status"))...)
+}
+
+// ValidateRunnerSetStatus checks a status on its own: no count is negative.
+func ValidateRunnerSetStatus(st *actions.RunnerSetStatus, p *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
 	for name, v := range map[string]int32{
 		"desiredRunners": st.DesiredRunners, "currentRunners": st.CurrentRunners, "pendingRunners": st.PendingRunners,
 		"idleRunners": st.IdleRunners, "busyRunners": st.BusyRunners, "failedRunners": st.FailedRunners,

@@ -41,6 +41,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"actions.dev/runnerset-apiserver/pkg/hostallow"
 )
 
 // The protocol's defaults (reference §9.1).
@@ -145,8 +147,8 @@ func StripBOM(b []byte) []byte {
 // way: redirect loops, an unsupported scheme, an invalid header and certificate errors.
 func retryableError(err error) bool {
 	var nr errNoRetry
-	if err == nil || errors.As(err, &nr) {
-		return false
+	if err == nil || errors.As(err, &nr) || errors.Is(err, hostallow.ErrNotAllowed) {
+		return false // a refused host stays refused
 	}
 	var (
 		unknownAuthority x509.UnknownAuthorityError

@@ -43,9 +43,10 @@ type Storage struct {
 	Scale     *ScaleREST
 }
 
-// REST serves runnersets.
+// REST serves runnersets, under the server's Policy.
 type REST struct {
 	*genericregistry.Store
+	policy *Policy
 }
 
 var (
@@ -59,8 +60,8 @@ func (r *REST) ShortNames() []string { return []string{"rset"} }
 // Categories puts runnersets under "kubectl get actions".
 func (r *REST) Categories() []string { return []string{"actions"} }
 
-// NewStorage builds runnerset storage on the given options getter.
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*Storage, error) {
+// NewStorage builds runnerset storage on the given options getter; policy may be nil.
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, policy *Policy) (*Storage, error) {
 	s := NewStrategy(scheme)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &actions.RunnerSet{} },
@@ -82,9 +83,9 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*
 	statusStore.UpdateStrategy = ss
 	statusStore.ResetFieldsStrategy = ss
 	return &Storage{
-		RunnerSet: &REST{store},
+		RunnerSet: &REST{Store: store, policy: policy},
 		Status:    &StatusREST{store: &statusStore},
-		Scale:     &ScaleREST{store: store},
+		Scale:     &ScaleREST{store: store, policy: policy},
 	}, nil
 }
 
@@ -119,7 +120,8 @@ func (r *StatusREST) ConvertToTable(ctx context.Context, object runtime.Object, 
 // ScaleREST serves runnersets/scale: spec.replicas is minRunners (the warm pool), status.replicas
 // the runners that exist, status.selector their pods' selector.
 type ScaleREST struct {
-	store *genericregistry.Store
+	store  *genericregistry.Store
+	policy *Policy
 }
 
 var (
@@ -150,7 +152,11 @@ func (r *ScaleREST) Get(ctx context.Context, name string, options *metav1.GetOpt
 
 func (r *ScaleREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc,
 	updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	obj, _, err := r.store.Update(ctx, name, &scaleUpdatedObjectInfo{name: name, reqObjInfo: objInfo},
+	var maxRunners int32
+	if r.policy != nil {
+		maxRunners = r.policy.MaxRunners
+	}
+	obj, _, err := r.store.Update(ctx, name, &scaleUpdatedObjectInfo{name: name, reqObjInfo: objInfo, serverMax: maxRunners},
 		toScaleCreateValidation(createValidation), toScaleUpdateValidation(updateValidation), false, options)
 	if err != nil {
 		return nil, false, err
@@ -196,6 +202,7 @@ func scaleOf(rs *actions.RunnerSet) *scalescheme.Scale {
 type scaleUpdatedObjectInfo struct {
 	name       string
 	reqObjInfo rest.UpdatedObjectInfo
+	serverMax  int32
 }
 
 func (i *scaleUpdatedObjectInfo) Preconditions() *metav1.Preconditions {
@@ -225,6 +232,10 @@ func (i *scaleUpdatedObjectInfo) UpdatedObject(ctx context.Context, oldObj runti
 	if rs.Spec.MaxRunners != nil && scale.Spec.Replicas > *rs.Spec.MaxRunners {
 		return nil, apierrors.NewInvalid(gk, i.name, field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), scale.Spec.Replicas,
 			fmt.Sprintf("must be less than or equal to the RunnerSet's spec.maxRunners (%d): replicas sets spec.minRunners, the idle runners kept warm", *rs.Spec.MaxRunners))})
+	}
+	if i.serverMax > 0 && scale.Spec.Replicas > i.serverMax && scale.Spec.Replicas != oldScale.Spec.Replicas {
+		return nil, apierrors.NewInvalid(gk, i.name, field.ErrorList{field.Invalid(field.NewPath("spec", "replicas"), scale.Spec.Replicas,
+			fmt.Sprintf("must be at most %d, the most runners this server runs for one RunnerSet (--max-runners-per-runnerset)", i.serverMax))})
 	}
 	replicas := scale.Spec.Replicas
 	rs.Spec.MinRunners = &replicas

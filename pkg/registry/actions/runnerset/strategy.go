@@ -27,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
@@ -146,7 +148,29 @@ func (statusStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Obj
 }
 
 func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateRunnerSetStatusUpdate(obj.(*actions.RunnerSet), old.(*actions.RunnerSet))
+	rs, oldRS := obj.(*actions.RunnerSet), old.(*actions.RunnerSet)
+	return append(validation.ValidateRunnerSetStatusUpdate(rs, oldRS), validateServerOwnedStatus(ctx, rs, oldRS)...)
+}
+
+// validateServerOwnedStatus keeps the GitHub ids in the status the server's own: the scaler
+// deletes the scale set and closes the session they name. Whoever else may write status (a
+// cluster admin, say) may still write the counts and conditions.
+func validateServerOwnedStatus(ctx context.Context, rs, old *actions.RunnerSet) field.ErrorList {
+	if u, ok := genericapirequest.UserFrom(ctx); ok && u.GetName() == user.APIServerUser {
+		return nil
+	}
+	var errs field.ErrorList
+	p := field.NewPath("status")
+	if rs.Status.ScaleSetID != old.Status.ScaleSetID {
+		errs = append(errs, field.Forbidden(p.Child("scaleSetId"), "only the server writes it"))
+	}
+	if rs.Status.RunnerGroupID != old.Status.RunnerGroupID {
+		errs = append(errs, field.Forbidden(p.Child("runnerGroupId"), "only the server writes it"))
+	}
+	if rs.Status.SessionID != old.Status.SessionID {
+		errs = append(errs, field.Forbidden(p.Child("sessionId"), "only the server writes it"))
+	}
+	return errs
 }
 
 func (statusStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
