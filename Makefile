@@ -77,7 +77,7 @@ test: test-unit test-e2e test-faults-short ## Everything CI runs.
 BENCH_TIMEOUT ?= 15m
 BENCH_ARGS ?=
 .PHONY: bench
-bench: tools build ## Performance suite P1..P6 beside baselines (~5 min): _output/bench/results.{json,md}.
+bench: tools build ## Performance suite P1..P7 beside baselines (~7 min): _output/bench/results.{json,md}.
 	@mkdir -p _output/bench
 	$(GO) test -tags bench -count=1 -run '^TestBench$$' -timeout $(BENCH_TIMEOUT) -v ./test/bench/ \
 		-args -bin-dir=$(BIN) -out=$(CURDIR)/_output/bench $(BENCH_ARGS) 2>&1 | tee _output/bench/bench.log
@@ -92,14 +92,15 @@ JOBS ?= 20
 DURATION ?= 20s
 .PHONY: demo
 demo: ## While `make run` runs: queue JOBS jobs (default 20) on the sample RunnerSet team-a/linux-small.
-	@url=$$(cat _output/local/simulator.url 2>/dev/null) || { echo "make run is not running (no _output/local/simulator.url)"; exit 1; }; \
-	curl -sf -XPOST "$$url/_sim/jobs" -d '{"labels":["linux-small"],"owner":"team-a","repository":"app","duration":"$(DURATION)","count":$(JOBS)}' >/dev/null && \
-	echo "queued $(JOBS) jobs of $(DURATION) for runs-on: linux-small in team-a/app; watch: kubectl get runners -n team-a -w"
+	@url=$$(cat _output/local/simulator.url 2>/dev/null) || { echo "make run is not running: start it in another terminal first"; exit 1; }; \
+	curl -sf --max-time 5 -XPOST "$$url/_sim/jobs" -d '{"labels":["linux-small"],"owner":"team-a","repository":"app","duration":"$(DURATION)","count":$(JOBS)}' >/dev/null || \
+		{ echo "make run is not running (the GitHub simulator at $$url does not answer): start it in another terminal first"; exit 1; }; \
+	echo "queued $(JOBS) jobs of $(DURATION) for runs-on: linux-small in team-a/app; watch: kubectl get runners -n team-a -w --output-watch-events"
 
 .PHONY: clean
-clean:
+clean: ## Remove the local system's state and test output (keeps the built tools).
 	rm -rf _output/local _output/e2e _output/faults-* _output/faults-audit.txt
 
 .PHONY: help
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

@@ -289,6 +289,8 @@ func (s *System) Stop() {
 		for _, p := range slices.Backward(core) {
 			p.stop(stopGrace)
 		}
+		// The simulator's address names a process that is gone: make demo must say so.
+		_ = os.Remove(filepath.Join(s.dir, "simulator.url"))
 		klog.InfoS("Local system stopped", "dir", s.dir, "duration", time.Since(begin).Round(time.Millisecond))
 	})
 }
@@ -714,12 +716,24 @@ func FakeNodeToleration() corev1.Toleration {
 // EnsureNamespace creates namespace name if it does not exist and waits until its default
 // ServiceAccount exists, since ServiceAccount admission rejects pods until then.
 func (s *System) EnsureNamespace(ctx context.Context, name string) error {
+	// A namespace of that name still being deleted (by an earlier run of the same test, say)
+	// takes no new objects: wait until it is gone.
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, namespaceGoneTimeout, true, func(ctx context.Context) (bool, error) {
+		got, err := s.admin.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || (err == nil && got.DeletionTimestamp == nil), nil
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s is still being deleted: %w", name, err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := s.admin.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", name, err)
 	}
 	return s.waitForServiceAccount(ctx, name, "default", clientReadyTimeout)
 }
+
+// namespaceGoneTimeout bounds how long EnsureNamespace waits for a namespace being deleted.
+const namespaceGoneTimeout = 3 * time.Minute
 
 func (s *System) waitForServiceAccount(ctx context.Context, namespace, name string, timeout time.Duration) error {
 	var lastErr error

@@ -175,7 +175,11 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 	if !podTrouble && !blocked {
 		w.podsHealthy()
 	}
-	c := countRunners(live)
+	// Counted as users understand runners: one whose job GitHub reported completed is on its
+	// way out and no longer one (its replacement may already exist, and RUNNERS would exceed MAX).
+	w.mu.Lock()
+	c := countRunners(w.jobs.slots(live))
+	w.mu.Unlock()
 	c.desired = desired
 	w.mu.Lock()
 	listening := w.sessionID != ""

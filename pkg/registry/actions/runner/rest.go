@@ -348,12 +348,14 @@ func (r *REST) Delete(ctx context.Context, name string, deleteValidation rest.Va
 		return nil, false, err
 	}
 	if runner.Status.Drift != actions.DriftGitHubOnly {
+		// The Secret goes first: a runner whose Secret is left and whose pod is gone is one the
+		// scaler gives a new pod (a failed start), and it would, between the two deletions.
 		ns := runner.Namespace
-		podOpts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &runner.UID}}
-		if err := r.pods.Pods(ns).Delete(ctx, name, podOpts); err != nil && !apierrors.IsNotFound(err) {
+		if err := r.secrets.Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return nil, false, translate(err, name)
 		}
-		if err := r.secrets.Secrets(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		podOpts := metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &runner.UID}}
+		if err := r.pods.Pods(ns).Delete(ctx, name, podOpts); err != nil && !apierrors.IsNotFound(err) {
 			return nil, false, translate(err, name)
 		}
 	}
