@@ -341,7 +341,7 @@ func TestServerChartRBACIsExact(t *testing.T) {
 		"/serviceaccounts: create",
 		"batch/jobs: create,delete,get,list",
 		"rbac.authorization.k8s.io/rolebindings: create",
-		"rbac.authorization.k8s.io/roles: create",
+		"rbac.authorization.k8s.io/roles: create,update",
 	}
 	withKubeMode := append(slices.Clone(base), kubeMode...)
 	sort.Strings(withKubeMode)

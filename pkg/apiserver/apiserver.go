@@ -30,7 +30,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
@@ -230,9 +229,7 @@ func validateStored(obj runtime.Object) error {
 	if !ok {
 		return fmt.Errorf("not a RunnerSet: %T", obj)
 	}
-	errs := validation.ValidateRunnerSet(rs)
-	errs = append(errs, validation.ValidateRunnerSetStatus(&rs.Status, field.NewPath("status"))...)
-	return errs.ToAggregate()
+	return validation.ValidateStoredRunnerSet(rs).ToAggregate()
 }
 
 // countRunnerSets counts the backing ConfigMaps of a namespace, from the kube-apiserver's cache.

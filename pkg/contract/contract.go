@@ -19,6 +19,8 @@ limitations under the License.
 package contract
 
 import (
+	"slices"
+
 	rbacv1 "k8s.io/api/rbac/v1"
 )
 
@@ -35,6 +37,31 @@ func KubernetesModeRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "list", "create", "delete"}},
 	}
 }
+
+// KubernetesModeRoleRules are the rules of the Role of a RunnerSet's runners: the base rules,
+// without jobs in kubernetes-novolume mode (its hooks run no jobs; ARC's chart leaves them out
+// too), then the RunnerSet's additional rules. The server can create that Role only if it holds
+// every rule itself (Kubernetes' RBAC escalation check), which its ClusterRole grants for the
+// base rules only: additional rules beyond it make the Role's creation, and so runner creation,
+// fail with Forbidden. The RunnerSet's author must hold all of them too.
+func KubernetesModeRoleRules(noVolume bool, additional []rbacv1.PolicyRule) []rbacv1.PolicyRule {
+	var rules []rbacv1.PolicyRule
+	for _, r := range KubernetesModeRules() {
+		if noVolume && slices.Contains(r.APIGroups, "batch") {
+			continue
+		}
+		rules = append(rules, r)
+	}
+	for _, r := range additional {
+		rules = append(rules, *r.DeepCopy())
+	}
+	return rules
+}
+
+// DindContainerName is the Docker-in-Docker sidecar of dind mode. A template container or init
+// container of that name replaces the server's sidecar (the server fills in what it leaves
+// out), so a template customises Docker without getting two.
+const DindContainerName = "dind"
 
 // KubernetesModeAccount is the ServiceAccount (and Role, RoleBinding) of a kubernetes-mode
 // RunnerSet's runners.

@@ -173,9 +173,17 @@ func (w *worker) releaseFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) t
 	return 0
 }
 
-// ensureKubeModeRBAC gives kubernetes-mode runners the account the container hooks need to run
-// job pods in the namespace, and nothing more.
+// ensureKubeModeRBAC gives the runners of the kubernetes modes the account the container hooks
+// need to run job pods in the namespace, and nothing more: the mode's rules and the RunnerSet's
+// additional ones (contract.KubernetesModeRoleRules). Kubernetes lets the server create or
+// update a Role only with rights it holds itself, and its ClusterRole
+// (charts/runnerset-apiserver/templates/rbac.yaml) grants the base rules only: an additional
+// rule beyond it is refused as Forbidden, which a warning event says, and no runner is created
+// until the server holds the right or the rule is gone. An existing Role is updated to the spec's
+// rules (the mode or the rules may have changed); a server not granted "update" on roles leaves
+// it with the rules it was created with.
 func (w *worker) ensureKubeModeRBAC(ctx context.Context, rs *v1alpha1.RunnerSet) error {
+	const reasonForbidden = "KubernetesModeRoleForbidden"
 	name := contract.KubernetesModeAccount(rs.Name)
 	owner, err := w.ownerRef(ctx)
 	if err != nil {
@@ -186,8 +194,32 @@ func (w *worker) ensureKubeModeRBAC(ctx context.Context, rs *v1alpha1.RunnerSet)
 	if _, err := kc.CoreV1().ServiceAccounts(rs.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	role := &rbacv1.Role{ObjectMeta: meta, Rules: contract.KubernetesModeRules()}
-	if _, err := kc.RbacV1().Roles(rs.Namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	var mode v1alpha1.ContainerMode
+	if rs.Spec.ContainerMode != nil {
+		mode = *rs.Spec.ContainerMode
+	}
+	var extra []rbacv1.PolicyRule
+	for _, r := range mode.KubernetesModeAdditionalRoleRules {
+		extra = append(extra, rbacv1.PolicyRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames})
+	}
+	noVolume := mode.Type == v1alpha1.ContainerModeKubernetesNoVolume
+	role := &rbacv1.Role{ObjectMeta: meta, Rules: contract.KubernetesModeRoleRules(noVolume, extra)}
+	roles := kc.RbacV1().Roles(rs.Namespace)
+	_, err = roles.Create(ctx, role, metav1.CreateOptions{})
+	updating := apierrors.IsAlreadyExists(err)
+	if updating {
+		_, err = roles.Update(ctx, role, metav1.UpdateOptions{})
+	}
+	switch {
+	case err == nil:
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "not currently held"):
+		w.event(rs, corev1.EventTypeWarning, reasonForbidden, "No runners until Role %s can be written: Kubernetes lets the server grant only rights it holds itself, and its ClusterRole lacks some of spec.containerMode.kubernetesModeAdditionalRoleRules; grant them to the server or remove them: %v", name, err)
+		return err
+	case updating && apierrors.IsForbidden(err):
+		// No "update" on roles: the Role keeps its first rules. It cannot be read to tell whether
+		// they differ (no "get" either), so this is no event.
+		klog.FromContext(ctx).V(2).Info("Not updating the kubernetes mode Role", "role", name, "err", err)
+	default:
 		return err
 	}
 	binding := &rbacv1.RoleBinding{

@@ -344,7 +344,8 @@ func (w *worker) createRunners(ctx context.Context, client ScaleSetClient, rs *v
 	if n <= 0 {
 		return nil
 	}
-	if rs.Spec.ContainerMode != nil && rs.Spec.ContainerMode.Type == v1alpha1.ContainerModeKubernetes && rs.Spec.Template.Spec.ServiceAccountName == "" {
+	if cm := rs.Spec.ContainerMode; cm != nil && (cm.Type == v1alpha1.ContainerModeKubernetes || cm.Type == v1alpha1.ContainerModeKubernetesNoVolume) &&
+		rs.Spec.Template.Spec.ServiceAccountName == "" {
 		if err := w.ensureKubeModeRBAC(ctx, rs); err != nil {
 			klog.FromContext(ctx).Error(err, "Preparing the kubernetes mode service account failed")
 			return nil

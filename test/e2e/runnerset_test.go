@@ -336,10 +336,12 @@ func TestValidationAnswers422WithFieldPaths(t *testing.T) {
 		"bad name chars":  {func(r *v1alpha1.RunnerSet) { r.Spec.RunnerScaleSetName = "linux runners!" }, "spec.runnerScaleSetName"},
 		"unknown mode":    {func(r *v1alpha1.RunnerSet) { r.Spec.ContainerMode = &v1alpha1.ContainerMode{Type: "podman"} }, "spec.containerMode.type"},
 		"k8s mode no pvc": {func(r *v1alpha1.RunnerSet) { r.Spec.ContainerMode = &v1alpha1.ContainerMode{Type: "kubernetes"} }, "spec.containerMode.kubernetesModeWorkVolumeClaim"},
-		"no runner":       {func(r *v1alpha1.RunnerSet) { r.Spec.Template.Spec.Containers[0].Name = "main" }, "spec.template.spec.containers"},
-		"empty label":     {func(r *v1alpha1.RunnerSet) { r.Spec.Labels = []string{""} }, "spec.labels[0]"},
-		"long label":      {func(r *v1alpha1.RunnerSet) { r.Spec.Labels = []string{strings.Repeat("l", 300)} }, "spec.labels[0]"},
-		"reserved label":  {func(r *v1alpha1.RunnerSet) { r.Labels["actions.dev/runnerset"] = "x" }, "metadata.labels[actions.dev/runnerset]"},
+		"reserved pod label": {func(r *v1alpha1.RunnerSet) {
+			r.Spec.Template.Labels = map[string]string{"actions.github.com/scale-set-name": "other"}
+		}, "spec.template.metadata.labels[actions.github.com/scale-set-name]"},
+		"empty label":    {func(r *v1alpha1.RunnerSet) { r.Spec.Labels = []string{""} }, "spec.labels[0]"},
+		"long label":     {func(r *v1alpha1.RunnerSet) { r.Spec.Labels = []string{strings.Repeat("l", 300)} }, "spec.labels[0]"},
+		"reserved label": {func(r *v1alpha1.RunnerSet) { r.Labels["actions.dev/runnerset"] = "x" }, "metadata.labels[actions.dev/runnerset]"},
 	}
 	c := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns)
 	for name, tc := range cases {

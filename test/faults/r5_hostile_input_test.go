@@ -76,7 +76,9 @@ func TestR5HostileInput(t *testing.T) {
 		{"claim outside kubernetes mode", "spec.containerMode.kubernetesModeWorkVolumeClaim", func(r *v1alpha1.RunnerSet) {
 			r.Spec.ContainerMode = &v1alpha1.ContainerMode{Type: "dind", KubernetesModeWorkVolumeClaim: &corev1.PersistentVolumeClaimSpec{}}
 		}},
-		{"no runner container", "spec.template.spec.containers", func(r *v1alpha1.RunnerSet) { r.Spec.Template.Spec.Containers[0].Name = "main" }},
+		{"a label the server sets on runner pods", "spec.template.metadata.labels[actions.dev/runnerset]", func(r *v1alpha1.RunnerSet) {
+			r.Spec.Template.Labels = map[string]string{"actions.dev/runnerset": "someone-else"}
+		}},
 		{"runner without image", "spec.template.spec.containers[runner].image", func(r *v1alpha1.RunnerSet) { r.Spec.Template.Spec.Containers[0].Image = "" }},
 		{"duplicate containers", "spec.template.spec.containers[1].name", func(r *v1alpha1.RunnerSet) {
 			r.Spec.Template.Spec.Containers = append(r.Spec.Template.Spec.Containers, r.Spec.Template.Spec.Containers[0])

@@ -290,6 +290,7 @@ func TestR6WhoMayDoWhat(t *testing.T) {
 		{"create", "secrets", "-n", "team-a"}, {"delete", "secrets", "-n", "team-a"}, {"get", "secrets", "-n", "team-a"},
 		{"create", "configmaps", "-n", "team-a"}, {"update", "configmaps", "-n", "team-a"},
 		{"create", "events", "-n", "team-a"},
+		{"update", "roles", "-n", "team-a"}, // kubernetes mode's Role follows the spec
 		{"update", "leases/runnerset-apiserver-scaler", "-n", localsystem.ServerNamespace},
 		{"create", "subjectaccessreviews.authorization.k8s.io"}, {"create", "tokenreviews.authentication.k8s.io"},
 	}
@@ -302,7 +303,7 @@ func TestR6WhoMayDoWhat(t *testing.T) {
 		{"get", "nodes"}, {"patch", "nodes"}, {"get", "nodes", "--subresource=proxy"},
 		{"create", "clusterroles"}, {"create", "clusterrolebindings"},
 		{"escalate", "roles", "-n", "team-a"}, {"bind", "roles", "-n", "team-a"},
-		{"update", "roles", "-n", "team-a"}, {"delete", "rolebindings", "-n", "team-a"},
+		{"delete", "roles", "-n", "team-a"}, {"delete", "rolebindings", "-n", "team-a"}, {"update", "rolebindings", "-n", "team-a"},
 		{"create", "serviceaccounts", "--subresource=token", "-n", "team-a"},
 		{"impersonate", "users"}, {"impersonate", "serviceaccounts"},
 		{"update", "leases", "-n", "kube-node-lease"}, {"create", "leases", "-n", "kube-node-lease"},

@@ -30,6 +30,9 @@ const (
 	ContainerModeDind ContainerModeType = "dind"
 	// ContainerModeKubernetes runs job containers as pods through the container hooks.
 	ContainerModeKubernetes ContainerModeType = "kubernetes"
+	// ContainerModeKubernetesNoVolume runs job containers as pods through the container hooks
+	// that copy the workspace instead of sharing a work volume.
+	ContainerModeKubernetesNoVolume ContainerModeType = "kubernetes-novolume"
 )
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
@@ -60,8 +63,18 @@ type RunnerSetSpec struct {
 
 // ContainerMode configures how jobs that use containers run.
 type ContainerMode struct {
-	Type                          ContainerModeType
-	KubernetesModeWorkVolumeClaim *corev1.PersistentVolumeClaimSpec
+	Type                              ContainerModeType
+	KubernetesModeWorkVolumeClaim     *corev1.PersistentVolumeClaimSpec
+	KubernetesModeAdditionalRoleRules []RoleRule
+}
+
+// RoleRule is one rule of a Role, as rbac.authorization.k8s.io/v1 PolicyRule without
+// nonResourceURLs, which a Role cannot grant.
+type RoleRule struct {
+	Verbs         []string
+	APIGroups     []string
+	Resources     []string
+	ResourceNames []string
 }
 
 // ProxyConfig is the proxy used by the server towards GitHub and by the runners.

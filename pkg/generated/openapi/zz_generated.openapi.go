@@ -40,6 +40,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.GitHubRunner{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_GitHubRunner(ref),
 		v1alpha1.ProxyConfig{}.OpenAPIModelName():                      schema_pkg_apis_actions_v1alpha1_ProxyConfig(ref),
 		v1alpha1.ProxyServerConfig{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_ProxyServerConfig(ref),
+		v1alpha1.RoleRule{}.OpenAPIModelName():                         schema_pkg_apis_actions_v1alpha1_RoleRule(ref),
 		v1alpha1.Runner{}.OpenAPIModelName():                           schema_pkg_apis_actions_v1alpha1_Runner(ref),
 		v1alpha1.RunnerGitHubState{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_RunnerGitHubState(ref),
 		v1alpha1.RunnerJob{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RunnerJob(ref),
@@ -387,23 +388,41 @@ func schema_pkg_apis_actions_v1alpha1_ContainerMode(ref common.ReferenceCallback
 				Properties: map[string]spec.Schema{
 					"type": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Type is \"\", \"dind\" or \"kubernetes\".\n\nPossible enum values:\n - `\"\"` runs the template as given.\n - `\"dind\"` adds a Docker-in-Docker sidecar to every runner pod.\n - `\"kubernetes\"` runs job containers as pods of their own through the runner container hooks.",
+							Description: "Type is \"\", \"dind\", \"kubernetes\" or \"kubernetes-novolume\".\n\nPossible enum values:\n - `\"\"` runs the template as given.\n - `\"dind\"` adds a Docker-in-Docker sidecar to every runner pod.\n - `\"kubernetes\"` runs job containers as pods of their own through the runner container hooks, which share a work volume with them.\n - `\"kubernetes-novolume\"` runs job containers as pods of their own through the runner container hooks that copy the workspace into them, so no work volume is needed.",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"", "dind", "kubernetes"},
+							Enum:        []interface{}{"", "dind", "kubernetes", "kubernetes-novolume"},
 						},
 					},
 					"kubernetesModeWorkVolumeClaim": {
 						SchemaProps: spec.SchemaProps{
-							Description: "KubernetesModeWorkVolumeClaim is the claim for the runner's work volume; required in kubernetes mode, where job pods share it with the runner.",
+							Description: "KubernetesModeWorkVolumeClaim is the claim for the runner's work volume; required in kubernetes mode, where job pods share it with the runner, unless the template declares a volume named \"work\".",
 							Ref:         ref(corev1.PersistentVolumeClaimSpec{}.OpenAPIModelName()),
+						},
+					},
+					"kubernetesModeAdditionalRoleRules": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "KubernetesModeAdditionalRoleRules are added to the Role the server makes for the runners' ServiceAccount in kubernetes and kubernetes-novolume modes (when the template names no serviceAccountName), for container hooks that need more than pods, pods/exec, pods/log, secrets and (kubernetes mode) jobs. Whoever writes them must hold these rights herself in the namespace. Kubernetes lets the server create a Role only with rights the server holds itself (its ClusterRole, in the runnerset-apiserver chart's rbac.yaml): a rule beyond those makes runner creation fail, with a Forbidden warning event on the RunnerSet, until the server is granted the right or the rule is removed.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RoleRule{}.OpenAPIModelName()),
+									},
+								},
+							},
 						},
 					},
 				},
 			},
 		},
 		Dependencies: []string{
-			corev1.PersistentVolumeClaimSpec{}.OpenAPIModelName()},
+			v1alpha1.RoleRule{}.OpenAPIModelName(), corev1.PersistentVolumeClaimSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -529,6 +548,96 @@ func schema_pkg_apis_actions_v1alpha1_ProxyServerConfig(ref common.ReferenceCall
 					},
 				},
 				Required: []string{"url"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RoleRule(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RoleRule is one rule of a Role, as an rbac.authorization.k8s.io/v1 PolicyRule without nonResourceURLs, which a Role cannot grant.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"verbs": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Verbs, e.g. get, list, create; \"*\" is every verb.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"apiGroups": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "APIGroups names the groups of the resources; \"\" is the core group, \"*\" every group.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"resources": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Resources, e.g. pods or deployments; \"*\" is every resource, \"pods/log\" a subresource.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"resourceNames": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "ResourceNames limits the rule to objects of these names; empty means any.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"verbs"},
 			},
 		},
 	}
@@ -941,13 +1050,13 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref common.ReferenceCallback
 					},
 					"containerMode": {
 						SchemaProps: spec.SchemaProps{
-							Description: "ContainerMode selects how jobs that use containers run: \"\" (as the template says), \"dind\" (a Docker-in-Docker sidecar) or \"kubernetes\" (job containers as pods).",
+							Description: "ContainerMode selects how jobs that use containers run: \"\" (as the template says), \"dind\" (a Docker-in-Docker sidecar), \"kubernetes\" (job containers as pods sharing a work volume) or \"kubernetes-novolume\" (job containers as pods, the workspace copied).",
 							Ref:         ref(v1alpha1.ContainerMode{}.OpenAPIModelName()),
 						},
 					},
 					"template": {
 						SchemaProps: spec.SchemaProps{
-							Description: "Template is the runner pod template. Its container named \"runner\" runs the runner.",
+							Description: "Template is the runner pod template. Its container named \"runner\" runs the runner; a template without one gets ARC's default runner container (image ghcr.io/actions/actions-runner:latest, command /home/runner/run.sh) first.",
 							Default:     map[string]interface{}{},
 							Ref:         ref(corev1.PodTemplateSpec{}.OpenAPIModelName()),
 						},

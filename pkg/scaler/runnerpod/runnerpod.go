@@ -22,6 +22,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"path"
 	"strconv"
 
@@ -30,20 +31,22 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 )
 
 // Constants of the rendered pods, following ARC's chart so existing images and hooks work.
 const (
-	DindImage         = "docker:dind"
-	DockerHost        = "unix:///var/run/docker.sock"
-	ContainerHooks    = "/home/runner/k8s/index.js"
-	WorkDir           = "/home/runner/_work"
-	tlsVolumeName     = "github-server-tls-cert"
-	dindSockVolume    = "dind-sock"
-	dindExternals     = "dind-externals"
-	workVolume        = "work"
-	initExternalsName = "init-dind-externals"
-	dindContainerName = "dind"
+	DindImage              = "docker:dind"
+	DockerHost             = "unix:///var/run/docker.sock"
+	ContainerHooks         = "/home/runner/k8s/index.js"
+	ContainerHooksNoVolume = "/home/runner/k8s-novolume/index.js"
+	WorkDir                = "/home/runner/_work"
+	tlsVolumeName          = "github-server-tls-cert"
+	dindSockVolume         = "dind-sock"
+	dindExternals          = "dind-externals"
+	workVolume             = "work"
+	initExternalsName      = "init-dind-externals"
+	dindContainerName      = contract.DindContainerName
 )
 
 // Params are the inputs of one runner.
@@ -65,12 +68,16 @@ type Params struct {
 	UserAgent string
 }
 
-// Labels are the labels every object of a runner carries.
+// Labels are the labels every object of a runner carries; its pod carries ARC's too.
 func Labels(runnerSet string) map[string]string {
-	return map[string]string{
-		v1alpha1.LabelRunnerSet:        runnerSet,
-		"app.kubernetes.io/component":  "runner",
-		"app.kubernetes.io/managed-by": "runnerset-apiserver",
+	return contract.RunnerLabels(runnerSet)
+}
+
+// scaleSet is what the pod's ARC labels and annotations are computed from.
+func scaleSet(rs *v1alpha1.RunnerSet) contract.ScaleSet {
+	return contract.ScaleSet{
+		Name: rs.Name, Namespace: rs.Namespace, ConfigURL: rs.Spec.GitHubConfigURL,
+		ScaleSetName: rs.Spec.RunnerScaleSetName, RunnerGroup: rs.Spec.RunnerGroup,
 	}
 }
 
@@ -107,17 +114,14 @@ func Secret(p Params, encodedJITConfig string) *corev1.Secret {
 func Pod(p Params) *corev1.Pod {
 	rs := p.RunnerSet
 	tmpl := rs.Spec.Template.DeepCopy()
+	// The server's labels and annotations win; validation refuses template labels they would
+	// replace.
 	labels := map[string]string{}
-	for k, v := range tmpl.Labels {
-		labels[k] = v
-	}
-	for k, v := range Labels(rs.Name) {
-		labels[k] = v
-	}
+	maps.Copy(labels, tmpl.Labels)
+	maps.Copy(labels, contract.PodLabels(scaleSet(rs)))
 	annotations := map[string]string{}
-	for k, v := range tmpl.Annotations {
-		annotations[k] = v
-	}
+	maps.Copy(annotations, tmpl.Annotations)
+	maps.Copy(annotations, contract.PodAnnotations(scaleSet(rs)))
 	annotations[v1alpha1.AnnotationTemplateHash] = TemplateHash(rs)
 	annotations[v1alpha1.AnnotationScaleSetID] = strconv.Itoa(p.ScaleSetID)
 	annotations[v1alpha1.AnnotationRunnerID] = strconv.Itoa(p.RunnerID)
@@ -127,34 +131,23 @@ func Pod(p Params) *corev1.Pod {
 		// An ephemeral runner runs one job and exits; restarting it would reuse a spent registration.
 		spec.RestartPolicy = corev1.RestartPolicyNever
 	}
+	for i := range spec.Containers {
+		if spec.Containers[i].Name == v1alpha1.RunnerContainerName {
+			configureRunner(&spec.Containers[i], p)
+		}
+	}
+	addTLS(&spec, rs.Spec.GitHubServerTLS)
 	mode := v1alpha1.ContainerModeDefault
 	if rs.Spec.ContainerMode != nil {
 		mode = rs.Spec.ContainerMode.Type
 	}
-	for i := range spec.Containers {
-		c := &spec.Containers[i]
-		if c.Name != v1alpha1.RunnerContainerName {
-			continue
-		}
-		c.Env = append([]corev1.EnvVar{{
-			Name: "ACTIONS_RUNNER_INPUT_JITCONFIG",
-			ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-				LocalObjectReference: corev1.LocalObjectReference{Name: p.Name},
-				Key:                  v1alpha1.SecretKeyJITConfig,
-			}},
-		}}, c.Env...)
-		setEnvDefault(c, "GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT", p.UserAgent)
-		// Exit 7 instead of 0 when the runner version is deprecated, so it is told apart from
-		// a finished job.
-		setEnvDefault(c, "ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE", "1")
-		addProxyEnv(c, rs.Spec.Proxy, p.ProxySecretName)
-	}
-	addTLS(&spec, rs.Spec.GitHubServerTLS)
 	switch mode {
 	case v1alpha1.ContainerModeDind:
 		addDind(&spec)
 	case v1alpha1.ContainerModeKubernetes:
 		addKubernetesMode(&spec, rs.Spec.ContainerMode, p.KubernetesModeServiceAccount)
+	case v1alpha1.ContainerModeKubernetesNoVolume:
+		addKubernetesNoVolumeMode(&spec, p.KubernetesModeServiceAccount)
 	}
 	if spec.ServiceAccountName == "" && spec.AutomountServiceAccountToken == nil {
 		// A runner runs untrusted workflow code: give it no Kubernetes credentials unless the
@@ -171,6 +164,22 @@ func Pod(p Params) *corev1.Pod {
 		},
 		Spec: spec,
 	}
+}
+
+// configureRunner hands the runner its JIT configuration and what every runner is told.
+func configureRunner(c *corev1.Container, p Params) {
+	c.Env = append([]corev1.EnvVar{{
+		Name: "ACTIONS_RUNNER_INPUT_JITCONFIG",
+		ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: p.Name},
+			Key:                  v1alpha1.SecretKeyJITConfig,
+		}},
+	}}, c.Env...)
+	setEnvDefault(c, "GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT", p.UserAgent)
+	// Exit 7 instead of 0 when the runner version is deprecated, so it is told apart from
+	// a finished job.
+	setEnvDefault(c, "ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE", "1")
+	addProxyEnv(c, p.RunnerSet.Spec.Proxy, p.ProxySecretName)
 }
 
 func hasEnv(c *corev1.Container, name string) bool {
@@ -277,40 +286,30 @@ func runnerImage(spec *corev1.PodSpec) string {
 	return ""
 }
 
-// addDind adds Docker-in-Docker as a native sidecar (Kubernetes >= 1.29), as ARC's chart does.
+// addDind adds Docker-in-Docker as ARC's chart does in dind mode (Kubernetes >= 1.29): the init
+// containers are init-dind-externals, then dind as a native sidecar, then the template's, which
+// thus start once Docker answers. A template container of either name, among its containers or
+// init containers, takes the place of the server's.
 func addDind(spec *corev1.PodSpec) {
 	emptyDir := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 	addVolumeDefault(spec, corev1.Volume{Name: workVolume, VolumeSource: emptyDir})
 	addVolumeDefault(spec, corev1.Volume{Name: dindSockVolume, VolumeSource: emptyDir})
 	addVolumeDefault(spec, corev1.Volume{Name: dindExternals, VolumeSource: emptyDir})
-	spec.InitContainers = append(spec.InitContainers,
-		corev1.Container{
+	externals := takeContainer(&spec.InitContainers, initExternalsName)
+	if externals == nil {
+		externals = &corev1.Container{
 			Name:         initExternalsName,
 			Image:        runnerImage(spec),
 			Command:      []string{"cp"},
 			Args:         []string{"-r", "/home/runner/externals/.", "/home/runner/tmpDir/"},
 			VolumeMounts: []corev1.VolumeMount{{Name: dindExternals, MountPath: "/home/runner/tmpDir"}},
-		},
-		corev1.Container{
-			Name:          dindContainerName,
-			Image:         DindImage,
-			Args:          []string{"dockerd", "--host=" + DockerHost, "--group=$(DOCKER_GROUP_GID)"},
-			Env:           []corev1.EnvVar{{Name: "DOCKER_GROUP_GID", Value: "123"}},
-			RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways),
-			SecurityContext: &corev1.SecurityContext{
-				Privileged: ptr.To(true),
-			},
-			StartupProbe: &corev1.Probe{
-				ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"docker", "info"}}},
-				PeriodSeconds:    5,
-				FailureThreshold: 24,
-			},
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: workVolume, MountPath: WorkDir},
-				{Name: dindSockVolume, MountPath: "/var/run"},
-				{Name: dindExternals, MountPath: "/home/runner/externals"},
-			},
-		})
+		}
+	}
+	dind := takeContainer(&spec.InitContainers, dindContainerName)
+	if fromContainers := takeContainer(&spec.Containers, dindContainerName); dind == nil {
+		dind = fromContainers
+	}
+	spec.InitContainers = append([]corev1.Container{*externals, dindSidecar(dind)}, spec.InitContainers...)
 	for i := range spec.Containers {
 		c := &spec.Containers[i]
 		if c.Name != v1alpha1.RunnerContainerName {
@@ -321,6 +320,50 @@ func addDind(spec *corev1.PodSpec) {
 		addMountDefault(c, corev1.VolumeMount{Name: workVolume, MountPath: WorkDir})
 		addMountDefault(c, corev1.VolumeMount{Name: dindSockVolume, MountPath: "/var/run"})
 	}
+}
+
+// takeContainer removes the container of that name from the list and returns it.
+func takeContainer(list *[]corev1.Container, name string) *corev1.Container {
+	for i := range *list {
+		if (*list)[i].Name == name {
+			c := (*list)[i]
+			*list = append((*list)[:i:i], (*list)[i+1:]...)
+			return &c
+		}
+	}
+	return nil
+}
+
+// dindSidecar fills in the template's dind container (nil: none) with what ARC's chart gives
+// its dind sidecar, keeping whatever the template set. It is always a restarting init
+// container: as a plain container, dockerd would keep the pod running after the runner exits.
+func dindSidecar(c *corev1.Container) corev1.Container {
+	d := corev1.Container{Name: dindContainerName}
+	if c != nil {
+		d = *c
+	}
+	if d.Image == "" {
+		d.Image = DindImage
+	}
+	if len(d.Command) == 0 && len(d.Args) == 0 {
+		d.Args = []string{"dockerd", "--host=" + DockerHost, "--group=$(DOCKER_GROUP_GID)"}
+	}
+	setEnvDefault(&d, "DOCKER_GROUP_GID", "123")
+	d.RestartPolicy = ptr.To(corev1.ContainerRestartPolicyAlways)
+	if d.SecurityContext == nil {
+		d.SecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
+	}
+	if d.StartupProbe == nil {
+		d.StartupProbe = &corev1.Probe{
+			ProbeHandler:     corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"docker", "info"}}},
+			PeriodSeconds:    5,
+			FailureThreshold: 24,
+		}
+	}
+	addMountDefault(&d, corev1.VolumeMount{Name: workVolume, MountPath: WorkDir})
+	addMountDefault(&d, corev1.VolumeMount{Name: dindSockVolume, MountPath: "/var/run"})
+	addMountDefault(&d, corev1.VolumeMount{Name: dindExternals, MountPath: "/home/runner/externals"})
+	return d
 }
 
 // addKubernetesMode wires the container hooks that run job containers as pods of their own.
@@ -340,13 +383,35 @@ func addKubernetesMode(spec *corev1.PodSpec, cm *v1alpha1.ContainerMode, service
 		if c.Name != v1alpha1.RunnerContainerName {
 			continue
 		}
-		setEnvDefault(c, "ACTIONS_RUNNER_CONTAINER_HOOKS", ContainerHooks)
-		if !hasEnv(c, "ACTIONS_RUNNER_POD_NAME") {
-			c.Env = append(c.Env, corev1.EnvVar{Name: "ACTIONS_RUNNER_POD_NAME", ValueFrom: &corev1.EnvVarSource{
-				FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
-			}})
-		}
-		setEnvDefault(c, "ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER", "true")
+		addHooksEnv(c, ContainerHooks)
 		addMountDefault(c, corev1.VolumeMount{Name: workVolume, MountPath: WorkDir})
 	}
+}
+
+// addKubernetesNoVolumeMode wires the container hooks that copy the workspace into job pods, as
+// ARC's chart does for kubernetes-novolume: no work volume, and the runner's image for the hooks
+// to copy from.
+func addKubernetesNoVolumeMode(spec *corev1.PodSpec, serviceAccount string) {
+	if spec.ServiceAccountName == "" {
+		spec.ServiceAccountName = serviceAccount
+	}
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		if c.Name != v1alpha1.RunnerContainerName {
+			continue
+		}
+		addHooksEnv(c, ContainerHooksNoVolume)
+		setEnvDefault(c, "ACTIONS_RUNNER_IMAGE", c.Image)
+	}
+}
+
+// addHooksEnv points the runner at its container hooks, unless the template did.
+func addHooksEnv(c *corev1.Container, hooks string) {
+	setEnvDefault(c, "ACTIONS_RUNNER_CONTAINER_HOOKS", hooks)
+	if !hasEnv(c, "ACTIONS_RUNNER_POD_NAME") {
+		c.Env = append(c.Env, corev1.EnvVar{Name: "ACTIONS_RUNNER_POD_NAME", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"},
+		}})
+	}
+	setEnvDefault(c, "ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER", "true")
 }

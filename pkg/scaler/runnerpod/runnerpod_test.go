@@ -103,6 +103,8 @@ func TestDefaultMode(t *testing.T) {
 
 func TestDindMode(t *testing.T) {
 	pod := Pod(params(v1alpha1.ContainerModeDind))
+	assert.Equal(t, []string{"init-dind-externals", "dind"}, names(pod.Spec.InitContainers))
+	assert.Equal(t, []string{"runner"}, names(pod.Spec.Containers))
 	dind := container(pod, "dind")
 	require.NotNil(t, dind.RestartPolicy, "dind runs as a native sidecar")
 	assert.Equal(t, corev1.ContainerRestartPolicyAlways, *dind.RestartPolicy)
@@ -116,6 +118,150 @@ func TestDindMode(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"work:/home/runner/_work", "dind-sock:/var/run"}, mounts)
 	assert.Len(t, pod.Spec.Volumes, 3)
+}
+
+func names(cs []corev1.Container) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func mounts(c corev1.Container) []string {
+	var out []string
+	for _, m := range c.VolumeMounts {
+		out = append(out, m.Name+":"+m.MountPath)
+	}
+	return out
+}
+
+// TestDindTemplateContainers: as in ARC's chart, the template's init containers run after the
+// dind sidecar started, and a template container named dind (or init-dind-externals) takes the
+// place of the server's, filled in with what it leaves out.
+func TestDindTemplateContainers(t *testing.T) {
+	userInit := corev1.Container{Name: "chown", Image: "busybox"}
+	custom := corev1.Container{Name: "dind", Image: "docker:27-dind", Args: []string{"dockerd", "--mtu=1400"},
+		Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("2Gi")}}}
+	tests := []struct {
+		name                       string
+		containers, initContainers []corev1.Container
+		wantInit, wantContainers   []string
+		wantImage                  string
+		wantArgs                   []string
+	}{
+		{name: "template init containers after the sidecar", initContainers: []corev1.Container{userInit},
+			wantInit: []string{"init-dind-externals", "dind", "chown"}, wantContainers: []string{"runner"},
+			wantImage: DindImage, wantArgs: []string{"dockerd", "--host=unix:///var/run/docker.sock", "--group=$(DOCKER_GROUP_GID)"}},
+		{name: "dind among the containers becomes the sidecar", containers: []corev1.Container{custom}, initContainers: []corev1.Container{userInit},
+			wantInit: []string{"init-dind-externals", "dind", "chown"}, wantContainers: []string{"runner"},
+			wantImage: "docker:27-dind", wantArgs: []string{"dockerd", "--mtu=1400"}},
+		{name: "dind among the init containers moves before theirs", initContainers: []corev1.Container{userInit, custom},
+			wantInit: []string{"init-dind-externals", "dind", "chown"}, wantContainers: []string{"runner"},
+			wantImage: "docker:27-dind", wantArgs: []string{"dockerd", "--mtu=1400"}},
+		{name: "init-dind-externals of the template", initContainers: []corev1.Container{{Name: "init-dind-externals", Image: "mine"}},
+			wantInit: []string{"init-dind-externals", "dind"}, wantContainers: []string{"runner"},
+			wantImage: DindImage, wantArgs: []string{"dockerd", "--host=unix:///var/run/docker.sock", "--group=$(DOCKER_GROUP_GID)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := params(v1alpha1.ContainerModeDind)
+			spec := &p.RunnerSet.Spec.Template.Spec
+			spec.Containers = append(spec.Containers, tc.containers...)
+			spec.InitContainers = tc.initContainers
+			pod := Pod(p)
+			assert.Equal(t, tc.wantInit, names(pod.Spec.InitContainers))
+			assert.Equal(t, tc.wantContainers, names(pod.Spec.Containers))
+			dind := pod.Spec.InitContainers[1]
+			assert.Equal(t, tc.wantImage, dind.Image)
+			assert.Equal(t, tc.wantArgs, dind.Args)
+			assert.Equal(t, corev1.ContainerRestartPolicyAlways, *dind.RestartPolicy, "a native sidecar, so the pod ends with the runner")
+			assert.True(t, *dind.SecurityContext.Privileged)
+			assert.Equal(t, []string{"docker", "info"}, dind.StartupProbe.Exec.Command, "the next init containers wait for Docker")
+			assert.Equal(t, "123", env(dind, "DOCKER_GROUP_GID").Value)
+			assert.Equal(t, []string{"work:/home/runner/_work", "dind-sock:/var/run", "dind-externals:/home/runner/externals"}, mounts(dind))
+			if tc.wantImage != DindImage {
+				assert.Equal(t, "2Gi", dind.Resources.Limits.Memory().String(), "the template's settings are kept")
+			}
+			assert.Len(t, p.RunnerSet.Spec.Template.Spec.Containers, 1+len(tc.containers), "the input is not modified")
+		})
+	}
+}
+
+func TestKubernetesNoVolumeMode(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         []corev1.EnvVar
+		volumes     []corev1.Volume
+		wantImage   string
+		wantVolumes []string
+	}{
+		{name: "as ARC renders it", wantImage: "ghcr.io/actions/actions-runner:2.330.0"},
+		{name: "the template's image for the hooks and its volumes",
+			env:       []corev1.EnvVar{{Name: "ACTIONS_RUNNER_IMAGE", Value: "registry.example.com/runner:1"}},
+			volumes:   []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+			wantImage: "registry.example.com/runner:1", wantVolumes: []string{"cache"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := params(v1alpha1.ContainerModeKubernetesNoVolume)
+			p.RunnerSet.Spec.Template.Spec.Containers[0].Env = append(p.RunnerSet.Spec.Template.Spec.Containers[0].Env, tc.env...)
+			p.RunnerSet.Spec.Template.Spec.Volumes = tc.volumes
+			pod := Pod(p)
+			runner := container(pod, "runner")
+			assert.Equal(t, ContainerHooksNoVolume, env(runner, "ACTIONS_RUNNER_CONTAINER_HOOKS").Value)
+			assert.Equal(t, "metadata.name", env(runner, "ACTIONS_RUNNER_POD_NAME").ValueFrom.FieldRef.FieldPath)
+			assert.Equal(t, "false", env(runner, "ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER").Value, "the user's value wins")
+			assert.Equal(t, tc.wantImage, env(runner, "ACTIONS_RUNNER_IMAGE").Value)
+			assert.Empty(t, runner.VolumeMounts, "no work volume")
+			var vols []string
+			for _, v := range pod.Spec.Volumes {
+				vols = append(vols, v.Name)
+			}
+			assert.Equal(t, tc.wantVolumes, vols)
+			assert.Equal(t, "linux-kube-mode", pod.Spec.ServiceAccountName)
+			assert.Nil(t, pod.Spec.AutomountServiceAccountToken, "the hooks need the account's token")
+		})
+	}
+}
+
+func TestPodLabelsAndAnnotations(t *testing.T) {
+	tests := []struct {
+		url, scaleSetName, group string
+		wantLabels, wantAnnot    map[string]string
+	}{
+		{url: "https://github.com/my-org",
+			wantLabels: map[string]string{"actions.github.com/organization": "my-org"},
+			wantAnnot:  map[string]string{"actions.github.com/runner-scale-set-name": "linux", "actions.github.com/runner-group-name": "Default"}},
+		{url: "https://github.com/my-org/my-repo", scaleSetName: "linux-small", group: "builders",
+			wantLabels: map[string]string{"actions.github.com/organization": "my-org", "actions.github.com/repository": "my-repo"},
+			wantAnnot:  map[string]string{"actions.github.com/runner-scale-set-name": "linux-small", "actions.github.com/runner-group-name": "builders"}},
+		{url: "https://github.com/enterprises/my-enterprise",
+			wantLabels: map[string]string{"actions.github.com/enterprise": "my-enterprise"},
+			wantAnnot:  map[string]string{"actions.github.com/runner-scale-set-name": "linux", "actions.github.com/runner-group-name": "Default"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			p := params("")
+			p.RunnerSet.Spec.GitHubConfigURL, p.RunnerSet.Spec.RunnerScaleSetName, p.RunnerSet.Spec.RunnerGroup = tc.url, tc.scaleSetName, tc.group
+			p.RunnerSet.Spec.Template.Annotations = map[string]string{"actions.github.com/runner-group-name": "forged", "note": "kept"}
+			pod := Pod(p)
+			want := map[string]string{
+				"team": "a", "actions.dev/runnerset": "linux", "app.kubernetes.io/component": "runner",
+				"app.kubernetes.io/managed-by": "runnerset-apiserver", "actions.github.com/scale-set-name": "linux",
+				"actions.github.com/scale-set-namespace": "team-a", "actions-ephemeral-runner": "True",
+			}
+			for k, v := range tc.wantLabels {
+				want[k] = v
+			}
+			assert.Equal(t, want, pod.Labels)
+			for k, v := range tc.wantAnnot {
+				assert.Equal(t, v, pod.Annotations[k], k)
+			}
+			assert.Equal(t, "kept", pod.Annotations["note"])
+			assert.Equal(t, Labels("linux"), Secret(p, "blob").Labels, "the Secret carries ours only")
+		})
+	}
 }
 
 func TestKubernetesMode(t *testing.T) {

@@ -28,7 +28,7 @@ import (
 )
 
 // Funcs normalises what cannot survive a round trip through the versioned form: v1alpha1
-// defaults minRunners, and JSON drops empty lists. The embedded core/v1 types are filled with
+// defaults minRunners and a runner container, and JSON drops empty lists. The embedded core/v1 types are filled with
 // a realistic template rather than fuzzed field by field: their round trip is core/v1's own
 // business, and without core's defaulters a fully random pod spec does not round-trip.
 var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
@@ -44,6 +44,9 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 			}
 			if s.Proxy != nil && len(s.Proxy.NoProxy) == 0 {
 				s.Proxy.NoProxy = nil
+			}
+			if s.ContainerMode != nil {
+				s.ContainerMode.KubernetesModeAdditionalRoleRules = roleRules(s.ContainerMode.KubernetesModeAdditionalRoleRules)
 			}
 			if s.ContainerMode != nil && s.ContainerMode.KubernetesModeWorkVolumeClaim != nil {
 				s.ContainerMode.KubernetesModeWorkVolumeClaim = &corev1.PersistentVolumeClaimSpec{
@@ -67,4 +70,20 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 			}
 		},
 	}
+}
+
+// roleRules drops what JSON drops: empty lists (verbs, without omitempty, keeps an empty one).
+func roleRules(in []actions.RoleRule) []actions.RoleRule {
+	if len(in) == 0 {
+		return nil
+	}
+	for i := range in {
+		r := &in[i]
+		for _, l := range []*[]string{&r.APIGroups, &r.Resources, &r.ResourceNames} {
+			if len(*l) == 0 {
+				*l = nil
+			}
+		}
+	}
+	return in
 }

@@ -15,7 +15,18 @@ limitations under the License.
 */
 package v1alpha1
 
-import "k8s.io/apimachinery/pkg/runtime"
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// The runner container ARC's gha-runner-scale-set chart renders when its values name none
+// (values.yaml of 0.14.2): a template without a runner gets it, so that four lines of spec make
+// a working RunnerSet and ARC's values without a runner container keep working.
+const (
+	DefaultRunnerImage   = "ghcr.io/actions/actions-runner:latest"
+	DefaultRunnerCommand = "/home/runner/run.sh"
+)
 
 func addDefaultingFuncs(scheme *runtime.Scheme) error {
 	return RegisterDefaults(scheme)
@@ -29,4 +40,19 @@ func SetDefaults_RunnerSet(obj *RunnerSet) {
 		var zero int32
 		obj.Spec.MinRunners = &zero
 	}
+	setDefaultRunnerContainer(&obj.Spec.Template.Spec)
+}
+
+// setDefaultRunnerContainer puts ARC's default runner container first when no container is
+// named runner. ARC's chart would render the user's containers alone in the default mode and a
+// runner without an image in the other modes, neither of which runs a job; first is where its
+// other modes put the runner.
+func setDefaultRunnerContainer(spec *corev1.PodSpec) {
+	for _, c := range spec.Containers {
+		if c.Name == RunnerContainerName {
+			return
+		}
+	}
+	runner := corev1.Container{Name: RunnerContainerName, Image: DefaultRunnerImage, Command: []string{DefaultRunnerCommand}}
+	spec.Containers = append([]corev1.Container{runner}, spec.Containers...)
 }

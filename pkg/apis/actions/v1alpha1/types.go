@@ -31,8 +31,11 @@ const (
 	// ContainerModeDind adds a Docker-in-Docker sidecar to every runner pod.
 	ContainerModeDind ContainerModeType = "dind"
 	// ContainerModeKubernetes runs job containers as pods of their own through the runner
-	// container hooks.
+	// container hooks, which share a work volume with them.
 	ContainerModeKubernetes ContainerModeType = "kubernetes"
+	// ContainerModeKubernetesNoVolume runs job containers as pods of their own through the
+	// runner container hooks that copy the workspace into them, so no work volume is needed.
+	ContainerModeKubernetesNoVolume ContainerModeType = "kubernetes-novolume"
 )
 
 // Condition types of a RunnerSet.
@@ -103,10 +106,13 @@ type RunnerSetSpec struct {
 	// +optional
 	MaxRunners *int32 `json:"maxRunners,omitempty"`
 	// ContainerMode selects how jobs that use containers run: "" (as the template says),
-	// "dind" (a Docker-in-Docker sidecar) or "kubernetes" (job containers as pods).
+	// "dind" (a Docker-in-Docker sidecar), "kubernetes" (job containers as pods sharing a work
+	// volume) or "kubernetes-novolume" (job containers as pods, the workspace copied).
 	// +optional
 	ContainerMode *ContainerMode `json:"containerMode,omitempty"`
-	// Template is the runner pod template. Its container named "runner" runs the runner.
+	// Template is the runner pod template. Its container named "runner" runs the runner; a
+	// template without one gets ARC's default runner container (image
+	// ghcr.io/actions/actions-runner:latest, command /home/runner/run.sh) first.
 	Template corev1.PodTemplateSpec `json:"template"`
 	// Proxy is the proxy used towards GitHub, by the server and by the runners.
 	// +optional
@@ -118,13 +124,45 @@ type RunnerSetSpec struct {
 
 // ContainerMode configures how jobs that use containers run.
 type ContainerMode struct {
-	// Type is "", "dind" or "kubernetes".
+	// Type is "", "dind", "kubernetes" or "kubernetes-novolume".
 	// +optional
 	Type ContainerModeType `json:"type,omitempty"`
 	// KubernetesModeWorkVolumeClaim is the claim for the runner's work volume; required in
-	// kubernetes mode, where job pods share it with the runner.
+	// kubernetes mode, where job pods share it with the runner, unless the template declares a
+	// volume named "work".
 	// +optional
 	KubernetesModeWorkVolumeClaim *corev1.PersistentVolumeClaimSpec `json:"kubernetesModeWorkVolumeClaim,omitempty"`
+	// KubernetesModeAdditionalRoleRules are added to the Role the server makes for the runners'
+	// ServiceAccount in kubernetes and kubernetes-novolume modes (when the template names no
+	// serviceAccountName), for container hooks that need more than pods, pods/exec, pods/log,
+	// secrets and (kubernetes mode) jobs. Whoever writes them must hold these rights herself in
+	// the namespace. Kubernetes lets the server create a Role only with rights the server holds
+	// itself (its ClusterRole, in the runnerset-apiserver chart's rbac.yaml): a rule beyond those
+	// makes runner creation fail, with a Forbidden warning event on the RunnerSet, until the
+	// server is granted the right or the rule is removed.
+	// +optional
+	// +listType=atomic
+	KubernetesModeAdditionalRoleRules []RoleRule `json:"kubernetesModeAdditionalRoleRules,omitempty"`
+}
+
+// RoleRule is one rule of a Role, as an rbac.authorization.k8s.io/v1 PolicyRule without
+// nonResourceURLs, which a Role cannot grant.
+type RoleRule struct {
+	// Verbs, e.g. get, list, create; "*" is every verb.
+	// +listType=atomic
+	Verbs []string `json:"verbs"`
+	// APIGroups names the groups of the resources; "" is the core group, "*" every group.
+	// +optional
+	// +listType=atomic
+	APIGroups []string `json:"apiGroups,omitempty"`
+	// Resources, e.g. pods or deployments; "*" is every resource, "pods/log" a subresource.
+	// +optional
+	// +listType=atomic
+	Resources []string `json:"resources,omitempty"`
+	// ResourceNames limits the rule to objects of these names; empty means any.
+	// +optional
+	// +listType=atomic
+	ResourceNames []string `json:"resourceNames,omitempty"`
 }
 
 // ProxyConfig is the proxy used towards GitHub.

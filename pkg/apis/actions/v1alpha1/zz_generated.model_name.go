@@ -42,6 +42,11 @@ func (in ProxyServerConfig) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RoleRule) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RoleRule"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Runner) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.Runner"
 }

@@ -38,6 +38,7 @@ func FuzzValidateRunnerSet(f *testing.F) {
 	for _, seed := range []string{
 		`{"apiVersion":"actions.dev/v1alpha1","kind":"RunnerSet","metadata":{"name":"linux","namespace":"a"},"spec":{"githubConfigUrl":"https://github.com/org","githubConfigSecret":"pat","maxRunners":5,"template":{"spec":{"containers":[{"name":"runner","image":"r"}]}}}}`,
 		`{"apiVersion":"actions.dev/v1alpha1","kind":"RunnerSet","metadata":{"name":"k"},"spec":{"githubConfigUrl":"https://ghes.example.com/enterprises/e","githubConfigSecret":"s","minRunners":-1,"maxRunners":-2,"labels":["",""],"containerMode":{"type":"kubernetes","kubernetesModeWorkVolumeClaim":{}},"template":{"metadata":{"labels":{"actions.dev/runnerset":"x"}},"spec":{"restartPolicy":"Always","containers":[{"name":"runner"},{"name":"runner"}]}},"proxy":{"https":{"url":"http://u:p@h"}},"githubServerTLS":{"runnerMountPath":"rel"}}}`,
+		`{"apiVersion":"actions.dev/v1alpha1","kind":"RunnerSet","metadata":{"name":"n"},"spec":{"githubConfigUrl":"https://github.com/o/.r","githubConfigSecret":"s","containerMode":{"type":"kubernetes-novolume","kubernetesModeWorkVolumeClaim":{},"kubernetesModeAdditionalRoleRules":[{"verbs":["*"],"apiGroups":["*"],"resources":["*"],"resourceNames":[""]},{}]},"template":{"metadata":{"labels":{"actions-ephemeral-runner":"x"}},"spec":{"initContainers":[{"name":"dind"}],"containers":[{"name":"dind"}]}}}}`,
 		`{"apiVersion":"actions.dev/v1alpha1","kind":"RunnerSet","metadata":{"generateName":"g-"},"spec":{}}`,
 		`{"apiVersion":"actions.dev/v1alpha1","kind":"RunnerSet"}`,
 	} {

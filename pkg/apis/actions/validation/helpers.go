@@ -17,10 +17,14 @@ package validation
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"actions.dev/runnerset-apiserver/pkg/contract"
 )
 
 func parseHTTPURL(raw string) (*url.URL, error) {
@@ -36,4 +40,16 @@ func parseHTTPURL(raw string) (*url.URL, error) {
 
 func validateLabels(labels map[string]string, p *field.Path) field.ErrorList {
 	return metav1validation.ValidateLabels(labels, p)
+}
+
+// validateReservedPodLabels refuses template labels the server sets on runner pods: the server's
+// value would replace the template's without a word.
+func validateReservedPodLabels(labels map[string]string, p *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if why, ok := contract.ReservedPodLabel(k); ok {
+			allErrs = append(allErrs, field.Forbidden(p.Key(k), fmt.Sprintf("the server sets this label on every runner pod (%s): remove it from the template", why)))
+		}
+	}
+	return allErrs
 }

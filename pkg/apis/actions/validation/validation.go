@@ -18,6 +18,7 @@ package validation
 
 import (
 	"fmt"
+	"strings"
 	"regexp"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
@@ -49,6 +51,22 @@ func ValidateRunnerSet(rs *actions.RunnerSet) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&rs.ObjectMeta, true, ValidateRunnerSetName, field.NewPath("metadata"))
 	allErrs = append(allErrs, ValidateRunnerSetSpec(&rs.Spec, rs.Name, field.NewPath("spec"))...)
 	return allErrs
+}
+
+// ValidateStoredRunnerSet checks an object read back from storage: everything ValidateRunnerSet
+// and ValidateRunnerSetStatus check, except the rules added after objects may have been stored
+// without them, which would otherwise hide those objects (Kubernetes ratchets stored objects the
+// same way): the template labels the server reserves on runner pods, whose values it overrides
+// anyway.
+func ValidateStoredRunnerSet(rs *actions.RunnerSet) field.ErrorList {
+	var allErrs field.ErrorList
+	for _, e := range ValidateRunnerSet(rs) {
+		if e.Type == field.ErrorTypeForbidden && strings.HasPrefix(e.Field, "spec.template.metadata.labels[") {
+			continue
+		}
+		allErrs = append(allErrs, e)
+	}
+	return append(allErrs, ValidateRunnerSetStatus(&rs.Status, field.NewPath("status"))...)
 }
 
 // ValidateRunnerSetUpdate checks an update of a RunnerSet's spec and metadata.
@@ -161,36 +179,87 @@ func hasVolume(t *corev1.PodTemplateSpec, name string) bool {
 
 // validateContainerMode checks the mode. Kubernetes mode needs a work volume that job pods share:
 // either kubernetesModeWorkVolumeClaim or a template volume named "work" (as ARC's chart values
-// for this mode often declare it).
+// for this mode often declare it). kubernetes-novolume copies the workspace and needs none.
 func validateContainerMode(cm *actions.ContainerMode, templateHasWork bool, p *field.Path) field.ErrorList {
 	if cm == nil {
 		return nil
 	}
 	var allErrs field.ErrorList
+	claimPath := p.Child("kubernetesModeWorkVolumeClaim")
 	switch cm.Type {
 	case actions.ContainerModeDefault, actions.ContainerModeDind:
 		if cm.KubernetesModeWorkVolumeClaim != nil {
-			allErrs = append(allErrs, field.Forbidden(p.Child("kubernetesModeWorkVolumeClaim"), "only allowed with type \"kubernetes\""))
+			allErrs = append(allErrs, field.Forbidden(claimPath, "only allowed with type \"kubernetes\""))
+		}
+	case actions.ContainerModeKubernetesNoVolume:
+		if cm.KubernetesModeWorkVolumeClaim != nil {
+			allErrs = append(allErrs, field.Forbidden(claimPath, "only allowed with type \"kubernetes\": type \"kubernetes-novolume\" uses no work volume"))
 		}
 	case actions.ContainerModeKubernetes:
-		switch {
-		case cm.KubernetesModeWorkVolumeClaim == nil && !templateHasWork:
-			allErrs = append(allErrs, field.Required(p.Child("kubernetesModeWorkVolumeClaim"),
-				"kubernetes mode needs a work volume that job pods share with the runner: set this claim, or declare a volume named \"work\" in the template"))
-		case cm.KubernetesModeWorkVolumeClaim != nil && templateHasWork:
-			allErrs = append(allErrs, field.Forbidden(p.Child("kubernetesModeWorkVolumeClaim"), "the template already declares a volume named \"work\": use one or the other"))
-		case cm.KubernetesModeWorkVolumeClaim != nil:
-			c := cm.KubernetesModeWorkVolumeClaim
-			if len(c.AccessModes) == 0 {
-				allErrs = append(allErrs, field.Required(p.Child("kubernetesModeWorkVolumeClaim", "accessModes"), "at least one access mode, e.g. ReadWriteOnce"))
-			}
-			if _, ok := c.Resources.Requests["storage"]; !ok {
-				allErrs = append(allErrs, field.Required(p.Child("kubernetesModeWorkVolumeClaim", "resources", "requests", "storage"), "the size of the work volume"))
-			}
-		}
+		allErrs = append(allErrs, validateWorkVolume(cm.KubernetesModeWorkVolumeClaim, templateHasWork, claimPath)...)
 	default:
-		allErrs = append(allErrs, field.NotSupported(p.Child("type"), cm.Type,
-			[]actions.ContainerModeType{actions.ContainerModeDefault, actions.ContainerModeDind, actions.ContainerModeKubernetes}))
+		allErrs = append(allErrs, field.NotSupported(p.Child("type"), cm.Type, []actions.ContainerModeType{
+			actions.ContainerModeDefault, actions.ContainerModeDind, actions.ContainerModeKubernetes, actions.ContainerModeKubernetesNoVolume}))
+	}
+	return append(allErrs, validateAdditionalRoleRules(cm, p.Child("kubernetesModeAdditionalRoleRules"))...)
+}
+
+func validateWorkVolume(c *corev1.PersistentVolumeClaimSpec, templateHasWork bool, p *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	switch {
+	case c == nil && !templateHasWork:
+		allErrs = append(allErrs, field.Required(p,
+			"kubernetes mode needs a work volume that job pods share with the runner: set this claim, or declare a volume named \"work\" in the template"))
+	case c != nil && templateHasWork:
+		allErrs = append(allErrs, field.Forbidden(p, "the template already declares a volume named \"work\": use one or the other"))
+	case c != nil:
+		if len(c.AccessModes) == 0 {
+			allErrs = append(allErrs, field.Required(p.Child("accessModes"), "at least one access mode, e.g. ReadWriteOnce"))
+		}
+		if _, ok := c.Resources.Requests["storage"]; !ok {
+			allErrs = append(allErrs, field.Required(p.Child("resources", "requests", "storage"), "the size of the work volume"))
+		}
+	}
+	return allErrs
+}
+
+// MaxAdditionalRoleRights bounds the rights the additional Role rules spell out (verbs x API
+// groups x resources x names): each is checked against the author's own rights, one
+// SubjectAccessReview apiece.
+const MaxAdditionalRoleRights = 256
+
+// validateAdditionalRoleRules checks the extra rules of the kubernetes modes' Role as Kubernetes
+// checks a Role's rules, and bounds how many rights they spell out.
+func validateAdditionalRoleRules(cm *actions.ContainerMode, p *field.Path) field.ErrorList {
+	rules := cm.KubernetesModeAdditionalRoleRules
+	if len(rules) == 0 {
+		return nil
+	}
+	if cm.Type != actions.ContainerModeKubernetes && cm.Type != actions.ContainerModeKubernetesNoVolume {
+		return field.ErrorList{field.Forbidden(p, "only allowed with type \"kubernetes\" or \"kubernetes-novolume\", whose runners get a Role")}
+	}
+	var allErrs field.ErrorList
+	rights := 0
+	for i, r := range rules {
+		rp := p.Index(i)
+		if len(r.Verbs) == 0 {
+			allErrs = append(allErrs, field.Required(rp.Child("verbs"), "at least one verb, e.g. get"))
+		}
+		if len(r.APIGroups) == 0 {
+			allErrs = append(allErrs, field.Required(rp.Child("apiGroups"), "at least one API group; \"\" is the core group"))
+		}
+		if len(r.Resources) == 0 {
+			allErrs = append(allErrs, field.Required(rp.Child("resources"), "at least one resource, e.g. pods"))
+		}
+		n := 1 // saturates, so that no count overflows
+		for _, l := range []int{len(r.Verbs), len(r.APIGroups), len(r.Resources), max(1, len(r.ResourceNames))} {
+			n = min(n*l, MaxAdditionalRoleRights+1)
+		}
+		rights = min(rights+n, MaxAdditionalRoleRights+1)
+	}
+	if rights > MaxAdditionalRoleRights {
+		allErrs = append(allErrs, field.Forbidden(p, fmt.Sprintf(
+			"the rules spell out more than %d rights (verbs x apiGroups x resources x resourceNames), each checked against the author's: use fewer or wildcards", MaxAdditionalRoleRights)))
 	}
 	return allErrs
 }
@@ -228,9 +297,29 @@ func validateTemplate(spec *actions.RunnerSetSpec, p *field.Path) field.ErrorLis
 	if rp := tmpl.Spec.RestartPolicy; rp != "" && rp != "Never" {
 		allErrs = append(allErrs, field.NotSupported(p.Child("spec", "restartPolicy"), rp, []string{"Never"}))
 	}
+	if spec.ContainerMode != nil && spec.ContainerMode.Type == actions.ContainerModeDind {
+		allErrs = append(allErrs, validateDindContainer(&tmpl.Spec, p.Child("spec"))...)
+	}
 	allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(tmpl.Annotations, p.Child("metadata", "annotations"))...)
 	allErrs = append(allErrs, validateLabels(tmpl.Labels, p.Child("metadata", "labels"))...)
+	allErrs = append(allErrs, validateReservedPodLabels(tmpl.Labels, p.Child("metadata", "labels"))...)
 	return allErrs
+}
+
+// validateDindContainer refuses two containers named dind: in dind mode the template's one
+// replaces the server's sidecar, whether the template lists it as a container or an init
+// container, so there must be one only.
+func validateDindContainer(spec *corev1.PodSpec, p *field.Path) field.ErrorList {
+	inContainers := false
+	for _, c := range spec.Containers {
+		inContainers = inContainers || c.Name == contract.DindContainerName
+	}
+	for i, c := range spec.InitContainers {
+		if inContainers && c.Name == contract.DindContainerName {
+			return field.ErrorList{field.Duplicate(p.Child("initContainers").Index(i).Child("name"), c.Name)}
+		}
+	}
+	return nil
 }
 
 func validateProxy(px *actions.ProxyConfig, p *field.Path) field.ErrorList {

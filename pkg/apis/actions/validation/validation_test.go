@@ -64,6 +64,32 @@ func TestValidRunnerSet(t *testing.T) {
 	assert.Empty(t, ValidateRunnerSet(rs))
 }
 
+func TestValidContainerModes(t *testing.T) {
+	rules := []actions.RoleRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get", "list"}},
+		{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}, ResourceNames: []string{"hooks"}},
+	}
+	tests := map[string]*actions.ContainerMode{
+		"kubernetes-novolume needs no work volume": {Type: actions.ContainerModeKubernetesNoVolume},
+		"kubernetes-novolume with extra rules":     {Type: actions.ContainerModeKubernetesNoVolume, KubernetesModeAdditionalRoleRules: rules},
+		"kubernetes with extra rules": {Type: actions.ContainerModeKubernetes, KubernetesModeAdditionalRoleRules: rules,
+			KubernetesModeWorkVolumeClaim: &corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			}},
+		"dind": {Type: actions.ContainerModeDind},
+	}
+	for name, cm := range tests {
+		t.Run(name, func(t *testing.T) {
+			rs := validRunnerSet()
+			rs.Spec.ContainerMode = cm
+			rs.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "dind", Image: "docker:27-dind"}}
+			rs.Spec.Template.Labels = map[string]string{"app.kubernetes.io/part-of": "ci", "team": "a"}
+			assert.Empty(t, ValidateRunnerSet(rs))
+		})
+	}
+}
+
 func TestValidationRules(t *testing.T) {
 	cases := map[string]struct {
 		mutate func(*actions.RunnerSet)
@@ -84,6 +110,36 @@ func TestValidationRules(t *testing.T) {
 		"kubernetes without claim": {func(r *actions.RunnerSet) {
 			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetes}
 		}, "spec.containerMode.kubernetesModeWorkVolumeClaim"},
+		"novolume with claim": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetesNoVolume, KubernetesModeWorkVolumeClaim: &corev1.PersistentVolumeClaimSpec{}}
+		}, "spec.containerMode.kubernetesModeWorkVolumeClaim"},
+		"extra rules in dind mode": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeDind,
+				KubernetesModeAdditionalRoleRules: []actions.RoleRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}}}}
+		}, "spec.containerMode.kubernetesModeAdditionalRoleRules"},
+		"extra rule without verbs": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetesNoVolume,
+				KubernetesModeAdditionalRoleRules: []actions.RoleRule{{APIGroups: []string{""}, Resources: []string{"pods"}}}}
+		}, "spec.containerMode.kubernetesModeAdditionalRoleRules[0].verbs"},
+		"extra rule without API groups": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetesNoVolume,
+				KubernetesModeAdditionalRoleRules: []actions.RoleRule{{Resources: []string{"pods"}, Verbs: []string{"get"}}}}
+		}, "spec.containerMode.kubernetesModeAdditionalRoleRules[0].apiGroups"},
+		"extra rule without resources": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetesNoVolume,
+				KubernetesModeAdditionalRoleRules: []actions.RoleRule{{}, {APIGroups: []string{"apps"}, Verbs: []string{"get"}}}}
+		}, "spec.containerMode.kubernetesModeAdditionalRoleRules[1].resources"},
+		"extra rules spell out too many rights": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetesNoVolume,
+				KubernetesModeAdditionalRoleRules: []actions.RoleRule{{APIGroups: []string{"", "apps"},
+					Resources: []string{"a", "b", "c", "d", "e", "f", "g", "h"}, Verbs: []string{"get", "list", "watch", "create"},
+					ResourceNames: []string{"1", "2", "3", "4", "5"}}}} // 2x8x4x5 = 320
+		}, "spec.containerMode.kubernetesModeAdditionalRoleRules"},
+		"dind twice": {func(r *actions.RunnerSet) {
+			r.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeDind}
+			r.Spec.Template.Spec.Containers = append(r.Spec.Template.Spec.Containers, corev1.Container{Name: "dind"})
+			r.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "dind"}}
+		}, "spec.template.spec.initContainers[0].name"},
 		"no runner container": {func(r *actions.RunnerSet) { r.Spec.Template.Spec.Containers[0].Name = "main" }, "spec.template.spec.containers"},
 		"empty label":         {func(r *actions.RunnerSet) { r.Spec.Labels = []string{""} }, "spec.labels[0]"},
 		"long label":          {func(r *actions.RunnerSet) { r.Spec.Labels = []string{"ok", strings.Repeat("x", 257)} }, "spec.labels[1]"},
@@ -94,6 +150,14 @@ func TestValidationRules(t *testing.T) {
 		}, "spec.proxy.https.url"},
 		"tls without source": {func(r *actions.RunnerSet) { r.Spec.GitHubServerTLS = &actions.TLSConfig{} }, "spec.githubServerTLS.certificateFrom.configMapKeyRef"},
 		"bad name":           {func(r *actions.RunnerSet) { r.Name = "Linux_Runners" }, "metadata.name"},
+	}
+	for _, key := range []string{"actions.dev/runnerset", "app.kubernetes.io/component", "app.kubernetes.io/managed-by",
+		"actions.github.com/scale-set-name", "actions.github.com/scale-set-namespace", "actions.github.com/organization",
+		"actions.github.com/repository", "actions.github.com/enterprise", "actions-ephemeral-runner"} {
+		cases["reserved template label "+key] = struct {
+			mutate func(*actions.RunnerSet)
+			field  string
+		}{func(r *actions.RunnerSet) { r.Spec.Template.Labels = map[string]string{key: "x"} }, "spec.template.metadata.labels[" + key + "]"}
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -117,5 +181,24 @@ func TestValidateStatusUpdate(t *testing.T) {
 	errs := ValidateRunnerSetStatusUpdate(rs, old)
 	if assert.Len(t, errs, 1) {
 		assert.Equal(t, "status.busyRunners", errs[0].Field)
+	}
+}
+
+// TestStoredObjectsAreRatcheted: a RunnerSet stored before the server reserved a template label
+// is still read back; what it always had to satisfy is still checked.
+func TestStoredObjectsAreRatcheted(t *testing.T) {
+	rs := validRunnerSet()
+	rs.Spec.Template.Labels = map[string]string{"app.kubernetes.io/component": "mine"}
+	if errs := ValidateRunnerSet(rs); len(errs) == 0 {
+		t.Fatalf("a reserved template label is refused on write")
+	}
+	if errs := ValidateStoredRunnerSet(rs); len(errs) != 0 {
+		t.Errorf("stored with a label reserved since: %v", errs)
+	}
+	rs.Status.BusyRunners = -1
+	rs.Spec.MinRunners, rs.Spec.MaxRunners = ptr.To[int32](4), ptr.To[int32](2)
+	errs := ValidateStoredRunnerSet(rs)
+	if len(errs) != 2 || errs[0].Field != "spec.maxRunners" || errs[1].Field != "status.busyRunners" {
+		t.Errorf("stored invalid object: %v, want spec.maxRunners and status.busyRunners", errs)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -87,7 +88,8 @@ func getConfigMap(name string) Right { return Right{Verb: "get", Resource: "conf
 //     the proxy, so the author must be able to read those Secrets and the CA ConfigMap;
 //   - its pod side (template, container mode, proxy, CA): the server creates runner pods, so the
 //     author must be able to create pods and to read every Secret, ConfigMap and claim they use;
-//     in kubernetes mode the runners' ServiceAccount gets the rights of contract.KubernetesModeRules,
+//     in the kubernetes modes the runners' ServiceAccount gets the rights of
+//     contract.KubernetesModeRoleRules and of containerMode.kubernetesModeAdditionalRoleRules,
 //     which she must hold too, as RBAC asks of whoever creates a Role.
 //
 // A part that did not change needs nothing: an object made by someone with more rights stays
@@ -108,8 +110,8 @@ func RequiredRights(rs, old *actions.RunnerSet) Needs {
 		podSpecRights(needs, &rs.Spec.Template.Spec, tp.Child("spec"))
 		proxyRights(needs, rs.Spec.Proxy, spec.Child("proxy"))
 		tlsRights(needs, rs.Spec.GitHubServerTLS, spec.Child("githubServerTLS"))
-		if cm := rs.Spec.ContainerMode; cm != nil && cm.Type == actions.ContainerModeKubernetes {
-			kubeModeRights(needs, spec.Child("containerMode", "type"))
+		if cm := rs.Spec.ContainerMode; cm != nil && (cm.Type == actions.ContainerModeKubernetes || cm.Type == actions.ContainerModeKubernetesNoVolume) {
+			kubeModeRights(needs, cm, spec.Child("containerMode"))
 		}
 	}
 	return needs
@@ -148,13 +150,37 @@ func tlsRights(needs Needs, t *actions.TLSConfig, p *field.Path) {
 	}
 }
 
-func kubeModeRights(needs Needs, p *field.Path) {
-	for _, rule := range contract.KubernetesModeRules() {
-		for _, g := range rule.APIGroups {
-			for _, res := range rule.Resources {
-				resource, sub, _ := strings.Cut(res, "/")
-				for _, v := range rule.Verbs {
-					needs.add(Right{Verb: v, Group: g, Resource: resource, Subresource: sub}, p)
+// kubeModeRights adds the rights of the Role the runners' ServiceAccount gets: the mode's base
+// rules (needed by containerMode.type) and each additional rule (needed by that rule).
+//
+// The server can create that Role only with rights it holds itself, as anyone can: its
+// ClusterRole (charts/runnerset-apiserver/templates/rbac.yaml) grants the base rules. An
+// additional rule beyond that ClusterRole passes here when the author holds it, and then makes
+// runner creation fail: the Role is refused as Forbidden, which the RunnerSet's events say.
+func kubeModeRights(needs Needs, cm *actions.ContainerMode, p *field.Path) {
+	for _, rule := range contract.KubernetesModeRoleRules(cm.Type == actions.ContainerModeKubernetesNoVolume, nil) {
+		ruleRights(needs, rule, p.Child("type"))
+	}
+	for i, r := range cm.KubernetesModeAdditionalRoleRules {
+		rule := rbacv1.PolicyRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames}
+		ruleRights(needs, rule, p.Child("kubernetesModeAdditionalRoleRules").Index(i))
+	}
+}
+
+// ruleRights spells a rule out into rights, one per verb, group, resource and name. A wildcard
+// stays one: a SubjectAccessReview for "*" is allowed only by a rule with "*", as RBAC's
+// escalation check asks.
+func ruleRights(needs Needs, rule rbacv1.PolicyRule, p *field.Path) {
+	names := rule.ResourceNames
+	if len(names) == 0 {
+		names = []string{""}
+	}
+	for _, g := range rule.APIGroups {
+		for _, res := range rule.Resources {
+			resource, sub, _ := strings.Cut(res, "/")
+			for _, v := range rule.Verbs {
+				for _, name := range names {
+					needs.add(Right{Verb: v, Group: g, Resource: resource, Subresource: sub, Name: name}, p)
 				}
 			}
 		}

@@ -75,6 +75,16 @@ func TestRequiredRights(t *testing.T) {
 	}
 	kube := baseRunnerSet()
 	kube.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetes}
+	noVolume := baseRunnerSet()
+	noVolume.Spec.ContainerMode = &actions.ContainerMode{Type: actions.ContainerModeKubernetesNoVolume,
+		KubernetesModeAdditionalRoleRules: []actions.RoleRule{
+			{APIGroups: []string{"apps"}, Resources: []string{"deployments", "deployments/scale"}, Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "update"}, ResourceNames: []string{"hooks"}},
+			{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"list"}},
+		}}
+	extraRulesChanged := kube.DeepCopy()
+	extraRulesChanged.Spec.ContainerMode.KubernetesModeAdditionalRoleRules = []actions.RoleRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, Verbs: []string{"get"}}}
 	proxied := baseRunnerSet()
 	proxied.Spec.Proxy = &actions.ProxyConfig{HTTPS: &actions.ProxyServerConfig{URL: "http://proxy:3128", CredentialSecretRef: "proxy-creds"}}
 	proxied.Spec.GitHubServerTLS = &actions.TLSConfig{CertificateFrom: &actions.TLSCertificateSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
@@ -112,6 +122,30 @@ func TestRequiredRights(t *testing.T) {
 		}},
 		{name: "kubernetes mode: the Role's rights", rs: kube, wantSome: []string{
 			"create pods", "get secrets", "list secrets", "create pods/exec", "get pods/log", "create jobs.batch", "delete jobs.batch",
+		}},
+		{name: "kubernetes-novolume: the Role's rights without jobs, and each extra rule", rs: noVolume, want: map[string][]string{
+			`get secrets "github-pat"`:   {"spec.githubConfigSecret"},
+			"create pods":                {"spec.template", "spec.containerMode.type"},
+			"get pods":                   {"spec.containerMode.type"},
+			"list pods":                  {"spec.containerMode.type"},
+			"delete pods":                {"spec.containerMode.type"},
+			"get pods/exec":              {"spec.containerMode.type"},
+			"create pods/exec":           {"spec.containerMode.type"},
+			"get pods/log":               {"spec.containerMode.type"},
+			"list pods/log":              {"spec.containerMode.type"},
+			"watch pods/log":             {"spec.containerMode.type"},
+			"get secrets":                {"spec.containerMode.type"},
+			"list secrets":               {"spec.containerMode.type"},
+			"create secrets":             {"spec.containerMode.type"},
+			"delete secrets":             {"spec.containerMode.type"},
+			"get deployments.apps":       {"spec.containerMode.kubernetesModeAdditionalRoleRules[0]"},
+			"get deployments.apps/scale": {"spec.containerMode.kubernetesModeAdditionalRoleRules[0]"},
+			`get configmaps "hooks"`:     {"spec.containerMode.kubernetesModeAdditionalRoleRules[1]"},
+			`update configmaps "hooks"`:  {"spec.containerMode.kubernetesModeAdditionalRoleRules[1]"},
+			"list *.*":                   {"spec.containerMode.kubernetesModeAdditionalRoleRules[2]"},
+		}},
+		{name: "extra rules changed: the pod side with them", rs: extraRulesChanged, old: kube, wantSome: []string{
+			"create pods", "create jobs.batch", "get deployments.apps",
 		}},
 		{name: "proxy and CA", rs: proxied, want: map[string][]string{
 			`get secrets "github-pat"`:  {"spec.githubConfigSecret"},

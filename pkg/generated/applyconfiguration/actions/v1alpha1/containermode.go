@@ -28,11 +28,21 @@ import (
 //
 // ContainerMode configures how jobs that use containers run.
 type ContainerModeApplyConfiguration struct {
-	// Type is "", "dind" or "kubernetes".
+	// Type is "", "dind", "kubernetes" or "kubernetes-novolume".
 	Type *actionsv1alpha1.ContainerModeType `json:"type,omitempty"`
 	// KubernetesModeWorkVolumeClaim is the claim for the runner's work volume; required in
-	// kubernetes mode, where job pods share it with the runner.
+	// kubernetes mode, where job pods share it with the runner, unless the template declares a
+	// volume named "work".
 	KubernetesModeWorkVolumeClaim *v1.PersistentVolumeClaimSpecApplyConfiguration `json:"kubernetesModeWorkVolumeClaim,omitempty"`
+	// KubernetesModeAdditionalRoleRules are added to the Role the server makes for the runners'
+	// ServiceAccount in kubernetes and kubernetes-novolume modes (when the template names no
+	// serviceAccountName), for container hooks that need more than pods, pods/exec, pods/log,
+	// secrets and (kubernetes mode) jobs. Whoever writes them must hold these rights herself in
+	// the namespace. Kubernetes lets the server create a Role only with rights the server holds
+	// itself (its ClusterRole, in the runnerset-apiserver chart's rbac.yaml): a rule beyond those
+	// makes runner creation fail, with a Forbidden warning event on the RunnerSet, until the
+	// server is granted the right or the rule is removed.
+	KubernetesModeAdditionalRoleRules []RoleRuleApplyConfiguration `json:"kubernetesModeAdditionalRoleRules,omitempty"`
 }
 
 // ContainerModeApplyConfiguration constructs a declarative configuration of the ContainerMode type for use with
@@ -54,5 +64,18 @@ func (b *ContainerModeApplyConfiguration) WithType(value actionsv1alpha1.Contain
 // If called multiple times, the KubernetesModeWorkVolumeClaim field is set to the value of the last call.
 func (b *ContainerModeApplyConfiguration) WithKubernetesModeWorkVolumeClaim(value *v1.PersistentVolumeClaimSpecApplyConfiguration) *ContainerModeApplyConfiguration {
 	b.KubernetesModeWorkVolumeClaim = value
+	return b
+}
+
+// WithKubernetesModeAdditionalRoleRules adds the given value to the KubernetesModeAdditionalRoleRules field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the KubernetesModeAdditionalRoleRules field.
+func (b *ContainerModeApplyConfiguration) WithKubernetesModeAdditionalRoleRules(values ...*RoleRuleApplyConfiguration) *ContainerModeApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithKubernetesModeAdditionalRoleRules")
+		}
+		b.KubernetesModeAdditionalRoleRules = append(b.KubernetesModeAdditionalRoleRules, *values[i])
+	}
 	return b
 }

@@ -48,9 +48,12 @@ type RunnerSetSpecApplyConfiguration struct {
 	// MaxRunners caps the number of runners. Unset means no cap.
 	MaxRunners *int32 `json:"maxRunners,omitempty"`
 	// ContainerMode selects how jobs that use containers run: "" (as the template says),
-	// "dind" (a Docker-in-Docker sidecar) or "kubernetes" (job containers as pods).
+	// "dind" (a Docker-in-Docker sidecar), "kubernetes" (job containers as pods sharing a work
+	// volume) or "kubernetes-novolume" (job containers as pods, the workspace copied).
 	ContainerMode *ContainerModeApplyConfiguration `json:"containerMode,omitempty"`
-	// Template is the runner pod template. Its container named "runner" runs the runner.
+	// Template is the runner pod template. Its container named "runner" runs the runner; a
+	// template without one gets ARC's default runner container (image
+	// ghcr.io/actions/actions-runner:latest, command /home/runner/run.sh) first.
 	Template *v1.PodTemplateSpecApplyConfiguration `json:"template,omitempty"`
 	// Proxy is the proxy used towards GitHub, by the server and by the runners.
 	Proxy *ProxyConfigApplyConfiguration `json:"proxy,omitempty"`
