@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +100,56 @@ func renderServer(t *testing.T, args ...string) objects {
 func renderRunnerSet(t *testing.T, args ...string) objects {
 	t.Helper()
 	return render(t, runnerSetRelease, chartDir(runnerSetChart), runnerSetNamespace, args...)
+}
+
+// copyChart copies a chart into a temporary directory, for a test that changes a template.
+func copyChart(t *testing.T, name string) string {
+	t.Helper()
+	src := chartDir(name)
+	dst := filepath.Join(t.TempDir(), name)
+	require.NoError(t, filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	}))
+	return dst
+}
+
+// notesTemplate renders the chart's release notes as the data of a ConfigMap: helm template
+// leaves NOTES.txt out, and helm install --dry-run needs a cluster.
+const notesTemplate = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: release-notes
+data:
+  notes: {{ include "runnerset.notes" . | quote }}
+`
+
+// runnerSetNotes renders the runnerset chart's release notes, as helm install prints them.
+func runnerSetNotes(t *testing.T, args ...string) string {
+	t.Helper()
+	chart := copyChart(t, runnerSetChart)
+	require.NoError(t, os.WriteFile(filepath.Join(chart, "templates", "zz-release-notes.yaml"), []byte(notesTemplate), 0o644))
+	notes := render(t, runnerSetRelease, chart, runnerSetNamespace, args...).get(t, "ConfigMap", "release-notes")
+	text, _, err := unstructured.NestedString(notes.Object, "data", "notes")
+	require.NoError(t, err)
+	// The notes NOTES.txt renders are these.
+	data, err := os.ReadFile(filepath.Join(chart, "templates", "NOTES.txt"))
+	require.NoError(t, err)
+	require.Equal(t, `{{- include "runnerset.notes" . }}`, strings.TrimSpace(string(data)))
+	return text
 }
 
 func render(t *testing.T, release, chart, namespace string, args ...string) objects {

@@ -18,7 +18,6 @@ package charts
 
 import (
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,6 +53,24 @@ func runnerSet(t *testing.T, objs objects) *v1alpha1.RunnerSet {
 	return rs
 }
 
+// served is the RunnerSet as the server stores and serves it: defaulted (minRunners, the runner
+// container).
+func served(rs *v1alpha1.RunnerSet) *v1alpha1.RunnerSet {
+	out := rs.DeepCopy()
+	scheme.Default(out)
+	return out
+}
+
+// container returns the named container of a pod spec, or nil.
+func container(spec *corev1.PodSpec, name string) *corev1.Container {
+	for i := range spec.Containers {
+		if spec.Containers[i].Name == name {
+			return &spec.Containers[i]
+		}
+	}
+	return nil
+}
+
 func githubSecret(t *testing.T, objs objects, name string) *corev1.Secret {
 	t.Helper()
 	s := as[corev1.Secret](t, objs.get(t, "Secret", name))
@@ -82,7 +99,8 @@ func TestRunnerSetChartSeedValues(t *testing.T) {
 			assert.Equal(t, "https://github.com/SoulChildTc/tekton-demo", rs.Spec.GitHubConfigURL)
 			assert.Equal(t, "arc-runner-set-github-secret", rs.Spec.GitHubConfigSecret)
 			assert.Equal(t, "arc-runner-set", rs.Spec.RunnerScaleSetName, "the runs-on label is the release name")
-			runner := rs.Spec.Template.Spec.Containers[0]
+			// Without a runner container in the values, the server's default (ARC's) applies.
+			runner := served(rs).Spec.Template.Spec.Containers[0]
 			assert.Equal(t, "runner", runner.Name)
 			assert.Equal(t, "ghcr.io/actions/actions-runner:latest", runner.Image)
 			assert.Equal(t, []string{"/home/runner/run.sh"}, runner.Command)
@@ -91,14 +109,15 @@ func TestRunnerSetChartSeedValues(t *testing.T) {
 				assert.Equal(t, int32(0), *rs.Spec.MinRunners)
 				assert.Equal(t, int32(10), *rs.Spec.MaxRunners)
 				assert.Nil(t, rs.Spec.ContainerMode)
-				assert.Len(t, rs.Spec.Template.Spec.Containers, 1)
+				assert.Empty(t, rs.Spec.Template.Spec.Containers, "the API defaults the runner container")
+				assert.Len(t, served(rs).Spec.Template.Spec.Containers, 1)
 			case "dind":
 				// The server adds the dind sidecar, volumes and env to each runner pod; the
 				// RunnerSet keeps the user's template as given.
 				assert.Equal(t, v1alpha1.ContainerModeDind, rs.Spec.ContainerMode.Type)
 				assert.Nil(t, rs.Spec.MinRunners)
 				assert.Nil(t, rs.Spec.MaxRunners)
-				assert.Len(t, rs.Spec.Template.Spec.Containers, 1)
+				assert.Len(t, served(rs).Spec.Template.Spec.Containers, 1)
 			case "kubernetes":
 				assert.Equal(t, v1alpha1.ContainerModeKubernetes, rs.Spec.ContainerMode.Type)
 				assert.Nil(t, rs.Spec.ContainerMode.KubernetesModeWorkVolumeClaim, "the work volume is in the template")
@@ -167,9 +186,11 @@ func TestRunnerSetChartValues(t *testing.T) {
 		assert.Equal(t, "ghes-ca", rs.Spec.GitHubServerTLS.CertificateFrom.ConfigMapKeyRef.Name)
 		assert.Equal(t, "/usr/local/share/ca-certificates/", rs.Spec.GitHubServerTLS.RunnerMountPath)
 		assert.Equal(t, "1Gi", rs.Spec.ContainerMode.KubernetesModeWorkVolumeClaim.Resources.Requests.Storage().String())
-		// A partial template keeps the default runner container (Helm merges maps, as in ARC).
+		// A partial template keeps the default runner container, as ARC's chart (whose values.yaml
+		// has it) does: here the API defaults it.
 		assert.Equal(t, map[string]string{"pool": "runners"}, rs.Spec.Template.Spec.NodeSelector)
-		assert.Equal(t, "runner", rs.Spec.Template.Spec.Containers[0].Name)
+		assert.Empty(t, rs.Spec.Template.Spec.Containers)
+		assert.Equal(t, "runner", served(rs).Spec.Template.Spec.Containers[0].Name)
 	})
 	t.Run("namespace and metadata", func(t *testing.T) {
 		t.Parallel()
@@ -187,11 +208,29 @@ func TestRunnerSetChartValues(t *testing.T) {
 		assert.Equal(t, "alice", rs.Annotations["owner"])
 		assert.Equal(t, map[string]string{"owner": "alice", "rotated": "2026"}, secret.Annotations)
 		assert.Equal(t, "Helm", rs.Labels["app.kubernetes.io/managed-by"])
+		// ARC's controller passes the AutoscalingRunnerSet's labels on to its runner pods.
+		assert.Equal(t, map[string]string{"team": "platform", "tier": "gold"}, rs.Spec.Template.Labels)
+		assert.Empty(t, rs.Spec.Template.Annotations, "ARC passes no AutoscalingRunnerSet annotation on to pods")
+	})
+	t.Run("runner pod metadata", func(t *testing.T) {
+		t.Parallel()
+		// resourceMeta.ephemeralRunnerSet and ephemeralRunner reach ARC's runner pods; the
+		// template's own labels win; the labels the server sets on runner pods are left out.
+		objs := renderRunnerSet(t, append(base, "--set", "githubConfigSecret.github_token=t,"+
+			"labels.team=platform,labels.app\\.kubernetes\\.io/component=mine,"+
+			"resourceMeta.ephemeralRunnerSet.labels.set=1,resourceMeta.ephemeralRunnerSet.annotations.a=set,"+
+			"resourceMeta.ephemeralRunner.labels.runner=2,resourceMeta.ephemeralRunner.annotations.b=runner,"+
+			"template.metadata.labels.team=runners,template.metadata.annotations.c=template")...)
+		rs := runnerSet(t, objs)
+		assert.Equal(t, map[string]string{"team": "runners", "set": "1", "runner": "2"}, rs.Spec.Template.Labels)
+		assert.Equal(t, map[string]string{"a": "set", "b": "runner", "c": "template"}, rs.Spec.Template.Annotations)
+		assert.Equal(t, "mine", rs.Labels["app.kubernetes.io/component"], "the RunnerSet keeps it")
+		assert.NotContains(t, rs.Labels, "set")
 	})
 }
 
-// TestRunnerSetChartRefusals: ARC values with no equivalent, and mistakes, are refused with a
-// message that says what to do instead.
+// TestRunnerSetChartRefusals: only values whose meaning the chart could not keep fail, with a
+// message that says why and what to use instead.
 func TestRunnerSetChartRefusals(t *testing.T) {
 	t.Parallel()
 	seed := filepath.Join(chartDir(runnerSetChart), "ci", "default-values.yaml")
@@ -200,27 +239,16 @@ func TestRunnerSetChartRefusals(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"listenerTemplate", []string{"--set", "listenerTemplate.spec.containers[0].name=listener"},
-			[]string{"listenerTemplate is not supported", "no listener pod", "runnerset-apiserver chart"}},
-		{"listenerMetrics", []string{"--set", "listenerMetrics.counters.gha_started_jobs_total.labels={repository}"},
-			[]string{"listenerMetrics is not supported", "/metrics", "metrics.serviceMonitor.enabled"}},
-		{"keyVault", []string{"--set", "keyVault.type=azure_key_vault"},
-			[]string{"keyVault is not supported", "Kubernetes Secret", "githubConfigSecret"}},
-		{"controllerServiceAccount", []string{"--set", "controllerServiceAccount.name=arc-gha-rs-controller,controllerServiceAccount.namespace=arc-systems"},
-			[]string{"controllerServiceAccount is not supported", "ClusterRole"}},
-		{"kubernetes-novolume", []string{"--set", "containerMode.type=kubernetes-novolume"},
-			[]string{"kubernetes-novolume is not supported", "use type kubernetes", "kubernetesModeWorkVolumeClaim"}},
-		{"additional role rules", []string{"--set", "containerMode.type=kubernetes,containerMode.kubernetesModeAdditionalRoleRules[0].verbs={get}"},
-			[]string{"kubernetesModeAdditionalRoleRules is not supported", "-kube-mode", "RoleBinding"}},
-		{"unknown container mode", []string{"--set", "containerMode.type=podman"}, []string{`containerMode.type "podman"`, "dind or kubernetes"}},
-		{"resourceMeta of a listener", []string{"--set", "resourceMeta.listenerServiceAccount.labels.a=b"},
-			[]string{"resourceMeta.listenerServiceAccount has no equivalent", "template.metadata"}},
-		{"typo", []string{"--set", "githubConfigURL=https://github.com/o"}, []string{`unknown value "githubConfigURL"`, "githubConfigUrl"}},
-		{"min above max", []string{"--set", "minRunners=5,maxRunners=2"}, []string{"maxRunners has to be greater than or equal to minRunners"}},
-		{"negative min", []string{"--set", "minRunners=-1"}, []string{"minRunners has to be greater than or equal to 0"}},
-		{"empty label", []string{"--set", "scaleSetLabels={a,}"}, []string{"scaleSetLabels"}},
-		{"long name", []string{"--set", "runnerScaleSetName=" + strings.Repeat("a", 46)}, []string{"longer than 45 characters"}},
-		{"bad secret key", []string{"--set", "githubConfigSecret.token=x"}, []string{"githubConfigSecret.token is not a key the server reads"}},
+		// The server would look githubConfigSecret up as a Kubernetes Secret, not in the vault.
+		{"keyVault", []string{"--set", "keyVault.type=azure_key_vault,keyVault.azure_key_vault.url=https://v.vault.azure.net"},
+			[]string{`keyVault.type "azure_key_vault" is not supported`, "Kubernetes Secrets only", "set githubConfigSecret to its name"}},
+		{"both dialects", []string{"--set", "auth.url=https://github.com/o,scaleset.name=x"},
+			[]string{"mix keys of ARC's gha-runner-scale-set chart (githubConfigUrl, githubConfigSecret, minRunners, maxRunners)",
+				"gha-runner-scale-set-experimental chart (scaleset, auth)", "write them for one of the two"}},
+		{"token and App", []string{"--set", "githubConfigSecret.github_app_id=1,githubConfigSecret.github_app_installation_id=2,githubConfigSecret.github_app_private_key=k"},
+			[]string{"github_token and github_app_* keys", "keep either"}},
+		{"secret of another type", []string{"--set-json", "githubConfigSecret=[1]"}, []string{"at '/githubConfigSecret': got array"}},
+		{"minRunners not a number", []string{"--set-string", "minRunners=two"}, []string{"/minRunners': got string, want null or integer"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -238,5 +266,59 @@ func TestRunnerSetChartRefusals(t *testing.T) {
 		assert.Contains(t, msg, "githubConfigSecret is required")
 		msg = renderFails(t, runnerSetRelease, chartDir(runnerSetChart), runnerSetNamespace, "--set", "githubConfigUrl=https://github.com/o,githubConfigSecret.github_app_id=1")
 		assert.Contains(t, msg, "needs github_token, or all of github_app_id")
+	})
+}
+
+// TestRunnerSetChartIgnored: ARC's values that mean nothing here install, and the release notes
+// list them with what to do instead; keys neither chart knows install too, with a warning that
+// names the key they probably meant.
+func TestRunnerSetChartIgnored(t *testing.T) {
+	t.Parallel()
+	seed := filepath.Join(chartDir(runnerSetChart), "ci", "default-values.yaml")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"listenerTemplate", []string{"--set", "listenerTemplate.spec.containers[0].name=listener"},
+			[]string{"IGNORED", "- listenerTemplate: there is no listener pod", "runnerset-apiserver chart's values (resources, nodeSelector"}},
+		{"listenerMetrics", []string{"--set", "listenerMetrics.counters.gha_started_jobs_total.labels={repository}"},
+			[]string{"- listenerMetrics: there is no listener pod", "/metrics", "metrics.serviceMonitor.enabled", "kubectl get rset -o wide"}},
+		{"controllerServiceAccount", []string{"--set", "controllerServiceAccount.name=arc-gha-rs-controller,controllerServiceAccount.namespace=arc-systems"},
+			[]string{"- controllerServiceAccount: there is no controller to bind", "ClusterRole covers every namespace"}},
+		{"umbrella condition", []string{"--set", "enabled=true"}, []string{"- enabled: an umbrella chart's condition reads it"}},
+		{"keyVault without a type", []string{"--set", "keyVault.type="}, []string{"- keyVault: keyVault.type is empty", "githubConfigSecret"}},
+		{"resourceMeta of a listener", []string{"--set", "resourceMeta.listenerServiceAccount.labels.a=b"},
+			[]string{"- resourceMeta.listenerServiceAccount: there is no listener here"}},
+		{"resourceMeta of the kubernetes-mode Role", []string{"--set", "resourceMeta.kubernetesModeRole.annotations.a=b"},
+			[]string{"- resourceMeta.kubernetesModeRole: the server creates the kubernetes-mode Role", "template.spec.serviceAccountName"}},
+		{"claim outside kubernetes mode", []string{"--set", "containerMode.type=dind,containerMode.kubernetesModeWorkVolumeClaim.accessModes={ReadWriteOnce}"},
+			[]string{`- containerMode.kubernetesModeWorkVolumeClaim: only containerMode.type kubernetes uses it, and the type is "dind"`}},
+		{"role rules outside the kubernetes modes", []string{"--set", "containerMode.kubernetesModeAdditionalRoleRules[0].verbs={get}"},
+			[]string{`- containerMode.kubernetesModeAdditionalRoleRules: only the kubernetes modes have a Role`}},
+		{"role rules with a ServiceAccount", []string{"--set", "containerMode.type=kubernetes-novolume,template.spec.serviceAccountName=ci,containerMode.kubernetesModeAdditionalRoleRules[0].verbs={get}"},
+			[]string{"- containerMode.kubernetesModeAdditionalRoleRules: runner pods run as template.spec.serviceAccountName (ci)", "a Role of your own"}},
+		{"typo", []string{"--set", "githubConfigURL=https://github.com/o"},
+			[]string{"WARNING: neither ARC's charts nor this one know these values", "- githubConfigURL: did you mean githubConfigUrl?"}},
+		{"nested typo", []string{"--set", "containerMode.kubernetesModeAdditionalRoleRule[0].verbs={get},githubConfigSecret.token=x"},
+			[]string{"- containerMode.kubernetesModeAdditionalRoleRule: did you mean kubernetesModeAdditionalRoleRules?", "- githubConfigSecret.token\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"--values", seed}, tc.args...)
+			rs := runnerSet(t, renderRunnerSet(t, args...))
+			assert.Equal(t, "arc-runner-set", rs.Name)
+			notes := runnerSetNotes(t, args...)
+			for _, want := range tc.want {
+				assert.Contains(t, notes+"\n", want)
+			}
+		})
+	}
+	t.Run("nothing to report", func(t *testing.T) {
+		t.Parallel()
+		notes := runnerSetNotes(t, "--values", seed)
+		assert.Contains(t, notes, "runs-on: arc-runner-set")
+		assert.NotContains(t, notes, "IGNORED")
+		assert.NotContains(t, notes, "WARNING")
 	})
 }

@@ -43,6 +43,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
@@ -470,6 +471,7 @@ func testServerRBACMinimal(t *testing.T, c *chartCluster) {
 	allow("create", "pods", "-n", "team-x")
 	allow("patch", "pods", "-n", "team-x")
 	allow("create", "roles", "-n", "team-x") // kubernetes mode
+	allow("update", "roles", "-n", "team-x") // its Role follows kubernetesModeAdditionalRoleRules
 	allow("create", "pods", "--subresource=exec", "-n", "team-x")
 	allow("create", "leases", "-n", chartNamespace)
 	allow("update", "leases/runnerset-apiserver-scaler", "-n", chartNamespace)
@@ -488,7 +490,6 @@ func testServerRBACMinimal(t *testing.T, c *chartCluster) {
 	deny("create", "clusterrolebindings")
 	deny("escalate", "roles", "-n", "team-x")
 	deny("bind", "roles", "-n", "team-x")
-	deny("update", "roles", "-n", "team-x")
 	deny("delete", "rolebindings", "-n", "team-x")
 	deny("create", "serviceaccounts", "--subresource=token", "-n", "team-x") // no minting tokens for others
 	deny("delete", "serviceaccounts", "-n", "team-x")
@@ -688,4 +689,292 @@ func waitOpenAPI(t *testing.T, s *localsystem.System) {
 		raw, err := s.AdminClient().Discovery().RESTClient().Get().AbsPath("/openapi/v3").DoRaw(ctx)
 		return err == nil && strings.Contains(string(raw), `"apis/actions.dev/v1alpha1"`), nil
 	})
+}
+
+// arcValuesFiles are the values files written in the shapes of ARC's (charts/testdata/
+// arc-shapes: the 15 of its gha-runner-scale-set chart 0.14.2) or in the form of its
+// gha-runner-scale-set-experimental chart (charts/testdata/arc-experimental), by base name.
+func arcValuesFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(), "charts", "testdata", dir, "*.yaml"))
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, f := range files {
+		out[strings.TrimSuffix(filepath.Base(f), ".yaml")] = f
+	}
+	return out
+}
+
+// arcRelease is the release (and so RunnerSet and scale set) name for a values file.
+func arcRelease(prefix, file string) string {
+	return prefix + strings.ReplaceAll(strings.TrimPrefix(file, "values_"), "_", "-")
+}
+
+// decodeApplied reads what kubectl apply -o json printed: one object, or a List of them.
+func decodeApplied(t *testing.T, out string) []*unstructured.Unstructured {
+	t.Helper()
+	obj := &unstructured.Unstructured{}
+	require.NoError(t, obj.UnmarshalJSON([]byte(out)), out)
+	if !obj.IsList() {
+		return []*unstructured.Unstructured{obj}
+	}
+	list, err := obj.ToList()
+	require.NoError(t, err)
+	var objs []*unstructured.Unstructured
+	for i := range list.Items {
+		objs = append(objs, &list.Items[i])
+	}
+	return objs
+}
+
+// TestHelmARCValues: every values file of ARC's gha-runner-scale-set chart, in its shape, renders
+// with the runnerset chart into a RunnerSet the server accepts (kubectl apply --dry-run=server,
+// pointed at the simulator); so do values in the form of ARC's experimental chart. The dind and
+// kubernetes-mode ones, installed, give the runner pods ARC's chart gives for them.
+func TestHelmARCValues(t *testing.T) {
+	ctx := context.Background()
+	ns := namespace(t, "helm-arc-values")
+	kubectl(t, localsystem.UserAdmin, "create", "secret", "generic", "github-pat", "-n", ns, "--from-literal=github_token="+simulator.DefaultPAT)
+	chart := filepath.Join(repoRoot(), "charts", "runnerset")
+	shapes := arcValuesFiles(t, "arc-shapes")
+	require.Len(t, shapes, 15)
+	experimental := arcValuesFiles(t, "arc-experimental")
+	require.NotEmpty(t, experimental)
+
+	dryRun := func(t *testing.T, release, file string, set ...string) {
+		args := append([]string{"template", release, chart, "--namespace", ns, "--values", file}, set...)
+		manifest, errOut, err := sys.Helm(ctx, localsystem.UserAdmin, args...)
+		require.NoError(t, err, "helm %s\n%s", strings.Join(args, " "), errOut)
+		out, errOut, err := sys.KubectlWithInput(ctx, localsystem.UserAdmin, manifest, "apply", "--dry-run=server", "-f", "-", "-o", "json")
+		require.NoError(t, err, "kubectl apply --dry-run=server\n%s\n%s", manifest, errOut)
+		var rs *v1alpha1.RunnerSet
+		for _, obj := range decodeApplied(t, out) {
+			if obj.GetKind() == "RunnerSet" {
+				rs = &v1alpha1.RunnerSet{}
+				require.NoError(t, runtimeConverter.FromUnstructured(obj.Object, rs))
+			}
+		}
+		require.NotNil(t, rs, "a RunnerSet in %s", out)
+		assert.Equal(t, ns, rs.Namespace)
+		assert.Equal(t, release, rs.Spec.RunnerScaleSetName)
+		var runner bool
+		for _, c := range rs.Spec.Template.Spec.Containers {
+			runner = runner || (c.Name == v1alpha1.RunnerContainerName && c.Image != "")
+		}
+		assert.True(t, runner, "the served RunnerSet has a runner container with an image: %v", rs.Spec.Template.Spec.Containers)
+		_, err = actionsClient(t, localsystem.UserAdmin).ActionsV1alpha1().RunnerSets(ns).Get(ctx, rs.Name, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "a dry run stores nothing: %v", err)
+	}
+	t.Run("dry-run", func(t *testing.T) {
+		for file, path := range shapes {
+			t.Run(file, func(t *testing.T) {
+				t.Parallel()
+				release := arcRelease("arc-", file)
+				dryRun(t, release, path, "--set", "githubConfigUrl="+gh.ConfigURL("arc-shapes/"+release), "--set", "githubConfigSecret=github-pat")
+			})
+		}
+		for file, path := range experimental {
+			t.Run("experimental "+file, func(t *testing.T) {
+				t.Parallel()
+				release := arcRelease("exp-", file)
+				dryRun(t, release, path, "--set", "auth.url="+gh.ConfigURL("arc-experimental/"+release), "--set", "auth.secretName=github-pat",
+					"--set", "scaleset.name="+release)
+			})
+		}
+	})
+
+	// What ARC's chart renders for each file (its templates/_helpers.tpl on Kubernetes >= 1.29),
+	// which the server renders here. Where ARC's chart renders a runner container without an
+	// image (the values have no runner container, or one without an image, because Helm does not
+	// merge lists), the runner is ARC's default one, which is what such values meant: the API
+	// puts it first in the first case and gives the runner its image in the second.
+	const (
+		image      = "ghcr.io/actions/actions-runner:latest"
+		workDir    = "/home/runner/_work"
+		dockerHost = "unix:///var/run/docker.sock"
+		podName    = "fieldRef:metadata.name"
+	)
+	dindEnv := map[string]string{"DOCKER_HOST": dockerHost, "RUNNER_WAIT_FOR_DOCKER_IN_SECONDS": "120"}
+	dindMounts := map[string]string{"work": workDir, "dind-sock": "/var/run"}
+	k8sEnv := map[string]string{"ACTIONS_RUNNER_CONTAINER_HOOKS": "/home/runner/k8s/index.js", "ACTIONS_RUNNER_POD_NAME": podName, "ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER": "true"}
+	noVolumeEnv := map[string]string{"ACTIONS_RUNNER_CONTAINER_HOOKS": "/home/runner/k8s-novolume/index.js", "ACTIONS_RUNNER_POD_NAME": podName,
+		"ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER": "true", "ACTIONS_RUNNER_IMAGE": image}
+	for _, tc := range []arcPod{
+		{file: "values_dind_extra_init_containers", dind: true,
+			initContainers: []string{"init-dind-externals", "dind", "fix-work-owner", "say-hello"}, containers: []string{"runner"},
+			volumes: map[string]string{"dind-sock": "emptyDir", "dind-externals": "emptyDir", "work": "emptyDir"}, env: dindEnv, mounts: dindMounts},
+		{file: "values_dind_extra_volumes", dind: true,
+			initContainers: []string{"init-dind-externals", "dind"}, containers: []string{"runner", "cache"},
+			env: dindEnv, mounts: dindMounts,
+			volumes: map[string]string{"dind-sock": "emptyDir", "dind-externals": "emptyDir", "work": "hostPath", "scratch": "emptyDir", "tools": "emptyDir"}},
+		{file: "values_k8s_extra_volumes", kubeMode: true, containers: []string{"runner", "cache"},
+			volumes: map[string]string{"work": "hostPath", "scratch": "emptyDir", "tools": "emptyDir"}, env: k8sEnv, mounts: map[string]string{"work": workDir}},
+		{file: "values_k8s_extra_role_rules", kubeMode: true, containers: []string{"runner", "cache"},
+			volumes: map[string]string{"work": "hostPath", "scratch": "emptyDir", "tools": "emptyDir"}, env: k8sEnv, mounts: map[string]string{"work": workDir},
+			notes: []string{"- containerMode.kubernetesModeAdditionalRoleRule: did you mean kubernetesModeAdditionalRoleRules?"}},
+		{file: "values_k8s_novolume_custom_volumes", kubeMode: true, containers: []string{"runner"},
+			volumes: map[string]string{"certs": "emptyDir"}, env: noVolumeEnv, mounts: map[string]string{},
+			notes: []string{"- controllerServiceAccount: there is no controller to bind"}},
+		{file: "values_k8s_novolume_custom_volume_mounts", kubeMode: true, containers: []string{"runner"},
+			volumes: map[string]string{"certs": "emptyDir"}, env: noVolumeEnv, mounts: map[string]string{"certs": "/etc/runner-certs"}},
+	} {
+		t.Run("installed "+tc.file, func(t *testing.T) {
+			t.Parallel()
+			testARCPod(t, ns, chart, shapes[tc.file], tc)
+		})
+	}
+}
+
+// arcPod is the runner pod ARC's chart and controller make for a values file.
+type arcPod struct {
+	file                       string
+	dind, kubeMode             bool
+	initContainers, containers []string
+	// volumes maps each volume to its source (emptyDir, hostPath, ...).
+	volumes map[string]string
+	// env and mounts of the runner container that ARC's chart renders (env values from a field
+	// are "fieldRef:<path>").
+	env, mounts map[string]string
+	// notes are lines helm install prints in the release notes.
+	notes []string
+}
+
+var runtimeConverter = runtime.DefaultUnstructuredConverter
+
+func volumeSource(v corev1.Volume) string {
+	switch {
+	case v.EmptyDir != nil:
+		return "emptyDir"
+	case v.HostPath != nil:
+		return "hostPath"
+	case v.Ephemeral != nil:
+		return "ephemeral"
+	case v.ConfigMap != nil:
+		return "configMap"
+	case v.Secret != nil:
+		return "secret"
+	}
+	return "other"
+}
+
+// testARCPod installs the runnerset chart with an ARC-shaped values file, one idle runner kept,
+// and compares the runner pod the server creates with ARC's.
+func testARCPod(t *testing.T, ns, chart, file string, want arcPod) {
+	ctx := context.Background()
+	release := arcRelease("arc-", want.file)
+	out, errOut, err := sys.Helm(ctx, localsystem.UserAdmin, "install", release, chart, "--namespace", ns, "--values", file,
+		"--set", "githubConfigUrl="+gh.ConfigURL("arc-shapes/"+release), "--set", "githubConfigSecret=github-pat", "--set", "minRunners=1")
+	require.NoError(t, err, "helm install\n%s\n%s", out, errOut)
+	for _, line := range want.notes {
+		assert.Contains(t, out, line, "the release notes")
+	}
+
+	var pod corev1.Pod
+	eventually(t, 90*time.Second, "a runner pod of "+release, func(ctx context.Context) (bool, error) {
+		list, err := kubeClient(t, localsystem.UserAdmin).CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRunnerSet + "=" + release})
+		if err != nil || len(list.Items) == 0 {
+			return false, nil
+		}
+		pod = list.Items[0]
+		return true, nil
+	})
+	spec := pod.Spec
+
+	names := func(cs []corev1.Container) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Name)
+		}
+		return out
+	}
+	assert.Equal(t, want.initContainers, names(spec.InitContainers), "init containers, in ARC's order")
+	assert.Equal(t, want.containers, names(spec.Containers), "containers, in ARC's order")
+	// Kubernetes' ServiceAccount admission adds the token volume (kube-api-access-*) to pods
+	// that mount their account's token, ARC's as ours: it is not the chart's or the server's.
+	volumes := map[string]string{}
+	for _, v := range spec.Volumes {
+		if !strings.HasPrefix(v.Name, "kube-api-access-") {
+			volumes[v.Name] = volumeSource(v)
+		}
+	}
+	assert.Equal(t, want.volumes, volumes)
+	assert.Equal(t, corev1.RestartPolicyNever, spec.RestartPolicy)
+
+	var runner corev1.Container
+	for _, c := range spec.Containers {
+		if c.Name == v1alpha1.RunnerContainerName {
+			runner = c
+		}
+	}
+	assert.Equal(t, "ghcr.io/actions/actions-runner:latest", runner.Image)
+	env := map[string]string{}
+	for _, e := range runner.Env {
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil:
+			env[e.Name] = "fieldRef:" + e.ValueFrom.FieldRef.FieldPath
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+			env[e.Name] = "secretKeyRef:" + e.ValueFrom.SecretKeyRef.Key
+		default:
+			env[e.Name] = e.Value
+		}
+	}
+	// ARC's controller adds the JIT configuration, a user agent and the deprecated-version exit
+	// code to what its chart renders; so does the server.
+	wantEnv := map[string]string{"ACTIONS_RUNNER_INPUT_JITCONFIG": "secretKeyRef:" + v1alpha1.SecretKeyJITConfig, "ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE": "1"}
+	for k, v := range want.env {
+		wantEnv[k] = v
+	}
+	assert.NotEmpty(t, env["GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT"])
+	delete(env, "GITHUB_ACTIONS_RUNNER_EXTRA_USER_AGENT")
+	assert.Equal(t, wantEnv, env, "the runner's env")
+	mounts := map[string]string{}
+	for _, m := range runner.VolumeMounts {
+		if !strings.HasPrefix(m.Name, "kube-api-access-") {
+			mounts[m.Name] = m.MountPath
+		}
+	}
+	assert.Equal(t, want.mounts, mounts, "the runner's mounts")
+
+	// ARC's labels and annotations of a runner pod.
+	for k, v := range map[string]string{
+		"app.kubernetes.io/component":            "runner",
+		"actions.github.com/scale-set-name":      release,
+		"actions.github.com/scale-set-namespace": ns,
+		"actions.github.com/organization":        "arc-shapes",
+		"actions.github.com/repository":          release,
+		"actions-ephemeral-runner":               "True",
+	} {
+		assert.Equal(t, v, pod.Labels[k], "label %s", k)
+	}
+	assert.Equal(t, release, pod.Annotations["actions.github.com/runner-scale-set-name"])
+	assert.Equal(t, "Default", pod.Annotations["actions.github.com/runner-group-name"])
+
+	switch {
+	case want.dind:
+		require.Len(t, spec.InitContainers, len(want.initContainers))
+		externals, dind := spec.InitContainers[0], spec.InitContainers[1]
+		assert.Equal(t, runner.Image, externals.Image, "init-dind-externals copies the runner image's externals")
+		assert.Equal(t, []string{"cp"}, externals.Command)
+		assert.Equal(t, []string{"-r", "/home/runner/externals/.", "/home/runner/tmpDir/"}, externals.Args)
+		assert.Equal(t, []corev1.VolumeMount{{Name: "dind-externals", MountPath: "/home/runner/tmpDir"}}, externals.VolumeMounts)
+		assert.Equal(t, "docker:dind", dind.Image)
+		assert.Equal(t, []string{"dockerd", "--host=unix:///var/run/docker.sock", "--group=$(DOCKER_GROUP_GID)"}, dind.Args)
+		assert.Equal(t, []corev1.EnvVar{{Name: "DOCKER_GROUP_GID", Value: "123"}}, dind.Env)
+		assert.True(t, *dind.SecurityContext.Privileged)
+		assert.Equal(t, corev1.ContainerRestartPolicyAlways, *dind.RestartPolicy, "a native sidecar")
+		assert.Equal(t, []string{"docker", "info"}, dind.StartupProbe.Exec.Command)
+		assert.Equal(t, int32(24), dind.StartupProbe.FailureThreshold)
+		assert.Equal(t, int32(5), dind.StartupProbe.PeriodSeconds)
+		assert.Equal(t, []corev1.VolumeMount{
+			{Name: "work", MountPath: "/home/runner/_work"},
+			{Name: "dind-sock", MountPath: "/var/run"},
+			{Name: "dind-externals", MountPath: "/home/runner/externals"},
+		}, dind.VolumeMounts)
+		// ARC runs runner pods under a ServiceAccount without rights; here they get no token
+		// (under the namespace's default account, which Kubernetes fills in).
+		assert.Equal(t, "default", spec.ServiceAccountName)
+		assert.False(t, *spec.AutomountServiceAccountToken)
+	case want.kubeMode:
+		assert.Equal(t, release+"-kube-mode", spec.ServiceAccountName)
+	}
 }

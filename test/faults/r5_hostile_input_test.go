@@ -79,7 +79,9 @@ func TestR5HostileInput(t *testing.T) {
 		{"a label the server sets on runner pods", "spec.template.metadata.labels[actions.dev/runnerset]", func(r *v1alpha1.RunnerSet) {
 			r.Spec.Template.Labels = map[string]string{"actions.dev/runnerset": "someone-else"}
 		}},
-		{"runner without image", "spec.template.spec.containers[runner].image", func(r *v1alpha1.RunnerSet) { r.Spec.Template.Spec.Containers[0].Image = "" }},
+		{"container without a name", "spec.template.spec.containers[1].name", func(r *v1alpha1.RunnerSet) {
+			r.Spec.Template.Spec.Containers = append(r.Spec.Template.Spec.Containers, corev1.Container{Image: "busybox"})
+		}},
 		{"duplicate containers", "spec.template.spec.containers[1].name", func(r *v1alpha1.RunnerSet) {
 			r.Spec.Template.Spec.Containers = append(r.Spec.Template.Spec.Containers, r.Spec.Template.Spec.Containers[0])
 		}},

@@ -28,7 +28,7 @@ import (
 )
 
 // Funcs normalises what cannot survive a round trip through the versioned form: v1alpha1
-// defaults minRunners and a runner container, and JSON drops empty lists. The embedded core/v1 types are filled with
+// defaults minRunners and a runner container (or its image), and JSON drops empty lists. The embedded core/v1 types are filled with
 // a realistic template rather than fuzzed field by field: their round trip is core/v1's own
 // business, and without core's defaulters a fully random pod spec does not round-trip.
 var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
@@ -62,7 +62,7 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 					RestartPolicy: corev1.RestartPolicyNever,
 					Containers: []corev1.Container{{
 						Name:    "runner",
-						Image:   c.String(20),
+						Image:   "runner:" + c.String(20), // never empty: v1alpha1 defaults an empty one
 						Command: []string{"/home/runner/run.sh"},
 						Env:     []corev1.EnvVar{{Name: c.String(8), Value: c.String(8)}},
 					}},

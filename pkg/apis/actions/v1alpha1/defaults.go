@@ -44,14 +44,24 @@ func SetDefaults_RunnerSet(obj *RunnerSet) {
 }
 
 // setDefaultRunnerContainer puts ARC's default runner container first when no container is
-// named runner. ARC's chart would render the user's containers alone in the default mode and a
-// runner without an image in the other modes, neither of which runs a job; first is where its
+// named runner, and gives a runner container without an image ARC's default image (and its
+// command, unless one is set). ARC's chart renders the user's containers alone in the default
+// mode, and a runner without an image when values change the runner container's mounts (Helm
+// replaces lists): neither runs a job, and both mean ARC's default runner. First is where its
 // other modes put the runner.
 func setDefaultRunnerContainer(spec *corev1.PodSpec) {
-	for _, c := range spec.Containers {
-		if c.Name == RunnerContainerName {
-			return
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		if c.Name != RunnerContainerName {
+			continue
 		}
+		if c.Image == "" {
+			c.Image = DefaultRunnerImage
+			if len(c.Command) == 0 {
+				c.Command = []string{DefaultRunnerCommand}
+			}
+		}
+		return
 	}
 	runner := corev1.Container{Name: RunnerContainerName, Image: DefaultRunnerImage, Command: []string{DefaultRunnerCommand}}
 	spec.Containers = append([]corev1.Container{runner}, spec.Containers...)
