@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,23 +34,28 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	scalescheme "k8s.io/client-go/scale/scheme"
 	scaleautoscalingv1 "k8s.io/client-go/scale/scheme/autoscalingv1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/install"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/validation"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
 	ghactions "actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/hostallow"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runner"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
 	"actions.dev/runnerset-apiserver/pkg/registry/configmapstore"
 	"actions.dev/runnerset-apiserver/pkg/scaler"
+	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
 
 var (
@@ -86,21 +93,36 @@ func metaFieldsOnly(label, value string) (string, string, error) {
 	return "", "", fmt.Errorf("field label not supported: %s", label)
 }
 
-// ExtraConfig holds what this server needs beyond the generic server.
+// ExtraConfig holds what this server needs beyond the generic server: plain values, from
+// which New builds the GitHub clients, the RunnerSet policy and the scaler.
 type ExtraConfig struct {
 	// KubeClient reaches the cluster that stores RunnerSets (as ConfigMaps) and runs runners.
 	KubeClient kubernetes.Interface
-	// GitHub builds Actions Service clients; used by the scaler and by runner deletion.
-	GitHub scaler.ClientFactory
-	// Scaler configures the scaler; nil runs none (this replica only serves the API).
-	Scaler *scaler.Config
-	// Namespace is the server's own namespace, which holds its signing key.
+	// Namespace is the server's own namespace: its signing key, Lease and scale set claims.
 	Namespace string
 	// SigningKeySecret names the Secret in Namespace with the key stored RunnerSets are signed
 	// with; the first replica to start creates it.
 	SigningKeySecret string
-	// Policy is what RunnerSets may ask of this server; New fills in its Authorizer and Count.
-	Policy runnerset.Policy
+	// AllowedGitHubHosts are the hosts the server may dial for RunnerSets (hostallow entries).
+	AllowedGitHubHosts []string
+	// MaxRunnersPerRunnerSet and MaxRunnerSetsPerNamespace bound what a tenant may ask for (0: none).
+	MaxRunnersPerRunnerSet    int32
+	MaxRunnerSetsPerNamespace int
+	// UserAgent is sent to GitHub and passed on to runners.
+	UserAgent string
+	// Scaler configures the scaler; Enabled false runs none (this replica only serves the API).
+	Scaler ScalerOptions
+}
+
+// ScalerOptions are the scaler's settings (see the command's flags).
+type ScalerOptions struct {
+	Enabled, LeaderElect                      bool
+	LeaseNamespace                            string
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	DrainTimeout, GitHubGiveUp                time.Duration
+	CreateParallelism                         int
+	// Identity names this replica (Lease holder, sessions' owner).
+	Identity string
 }
 
 // Config is the whole server configuration.
@@ -136,54 +158,29 @@ func StorageCodec() runtime.Codec {
 
 // New builds the server from a completed config.
 func (c completedConfig) New() (*RunnerSetServer, error) {
-	if c.ExtraConfig.KubeClient == nil {
+	x := c.ExtraConfig
+	if x.KubeClient == nil {
 		return nil, fmt.Errorf("ExtraConfig.KubeClient is required")
+	}
+	hosts, err := hostallow.Parse(x.AllowedGitHubHosts)
+	if err != nil {
+		return nil, err
 	}
 	genericServer, err := c.GenericConfig.New("runnerset-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err
 	}
 	s := &RunnerSetServer{GenericAPIServer: genericServer}
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	key, created, err := ensureSigningKey(ctx, c.ExtraConfig.KubeClient.CoreV1(), c.ExtraConfig.Namespace, c.ExtraConfig.SigningKeySecret)
+	recorder := newRecorder(x.KubeClient)
+	factory := &session.SecretFactory{KubeClient: x.KubeClient, UserAgent: x.UserAgent, Clock: clock.RealClock{}, Hosts: hosts}
+	policy := runnerset.Policy{Hosts: hosts, MaxRunners: x.MaxRunnersPerRunnerSet, MaxPerNamespace: x.MaxRunnerSetsPerNamespace,
+		Authorizer: c.GenericConfig.Authorization.Authorizer, Count: countRunnerSets(x.KubeClient)}
+	rsStorage, err := c.newRunnerSetStorage(recorder, &policy)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := configmapstore.NewHMACSigner(key)
-	if err != nil {
-		return nil, err
-	}
-	recorder := newRecorder(c.ExtraConfig.KubeClient)
-	optsGetter := &configmapstore.RESTOptionsGetter{
-		Client: c.ExtraConfig.KubeClient.CoreV1(),
-		Codec:  StorageCodec(),
-		Resources: map[schema.GroupResource]configmapstore.Resource{
-			actions.Resource("runnersets"): {MarkerLabel: runnerset.RunnerPodLabel, NamePrefix: "runnerset.", Validate: validateStored},
-		},
-		Signer:       signer,
-		OnUnreadable: (&unreadableReporter{recorder: recorder}).report,
-	}
-	policy := c.ExtraConfig.Policy
-	policy.Authorizer = c.GenericConfig.Authorization.Authorizer
-	policy.Count = countRunnerSets(c.ExtraConfig.KubeClient)
-	rsStorage, err := runnerset.NewStorage(Scheme, optsGetter, &policy)
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		// The key is new: what is stored was written before this server signed (an upgrade).
-		adopted, err := optsGetter.Store(actions.Resource("runnersets")).AdoptUnsigned(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("signing the RunnerSets stored before the signing key existed: %w", err)
-		}
-		klog.InfoS("Created the storage signing key", "secret", klog.KRef(c.ExtraConfig.Namespace, c.ExtraConfig.SigningKeySecret), "adopted", len(adopted), "keyID", signer.KeyID())
-	}
-
-	kube := c.ExtraConfig.KubeClient.CoreV1()
-	runners := runner.NewREST(kube, kube, rsStorage.RunnerSet, &deregisterer{factory: c.ExtraConfig.GitHub})
-
+	kube := x.KubeClient.CoreV1()
+	runners := runner.NewREST(kube, kube, rsStorage.RunnerSet, &deregisterer{factory: factory})
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(actions.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	apiGroupInfo.NegotiatedSerializer = WithoutProtobuf(Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
@@ -195,32 +192,103 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 	if err := s.GenericAPIServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, err
 	}
-
-	if sc := c.ExtraConfig.Scaler; sc != nil {
-		loopback := c.GenericConfig.LoopbackClientConfig
-		err := s.GenericAPIServer.AddPostStartHook("start-scaler", func(hookCtx genericapiserver.PostStartHookContext) error {
-			// The scaler reads RunnerSets and writes their status through this server itself.
-			client, err := clientset.NewForConfig(loopback)
-			if err != nil {
-				return err
-			}
-			cfg := *sc
-			cfg.Client = client
-			if cfg.Recorder == nil {
-				cfg.Recorder = recorder
-			}
-			go func() {
-				if err := scaler.New(cfg).Run(hookCtx); err != nil {
-					klog.ErrorS(err, "Scaler stopped")
-				}
-			}()
-			return nil
-		})
-		if err != nil {
+	if x.Scaler.Enabled {
+		if err := c.addScaler(s.GenericAPIServer, factory, recorder); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// newRunnerSetStorage stores RunnerSets in signed ConfigMaps, under policy.
+func (c completedConfig) newRunnerSetStorage(recorder record.EventRecorder, policy *runnerset.Policy) (*runnerset.Storage, error) {
+	x := c.ExtraConfig
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key, created, err := ensureSigningKey(ctx, x.KubeClient.CoreV1(), x.Namespace, x.SigningKeySecret)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := configmapstore.NewHMACSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	optsGetter := &configmapstore.RESTOptionsGetter{
+		Client: x.KubeClient.CoreV1(),
+		Codec:  StorageCodec(),
+		Resources: map[schema.GroupResource]configmapstore.Resource{
+			actions.Resource("runnersets"): {MarkerLabel: runnerset.RunnerPodLabel, NamePrefix: contract.StoragePrefix, Validate: validateStored},
+		},
+		Signer:       signer,
+		OnUnreadable: (&unreadableReporter{recorder: recorder}).report,
+	}
+	storage, err := runnerset.NewStorage(Scheme, optsGetter, policy)
+	if err != nil || !created {
+		return storage, err
+	}
+	// The key is new: what is stored was written before this server signed (an upgrade).
+	adopted, err := optsGetter.Store(actions.Resource("runnersets")).AdoptUnsigned(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("signing the RunnerSets stored before the signing key existed: %w", err)
+	}
+	klog.InfoS("Created the storage signing key", "secret", klog.KRef(x.Namespace, x.SigningKeySecret), "adopted", len(adopted), "keyID", signer.KeyID())
+	return storage, nil
+}
+
+// addScaler starts the scaler after the server started (it reads RunnerSets and writes their
+// status through this server), and reports its health in /livez and /readyz.
+func (c completedConfig) addScaler(server *genericapiserver.GenericAPIServer, factory session.ClientFactory, recorder record.EventRecorder) error {
+	cfg := c.scalerConfig(factory, recorder)
+	var mgr atomic.Pointer[scaler.Manager]
+	check := func(name string, f func(*scaler.Manager) error) healthz.HealthChecker {
+		return healthz.NamedCheck(name, func(*http.Request) error {
+			if m := mgr.Load(); m != nil {
+				return f(m)
+			}
+			return nil
+		})
+	}
+	if err := server.AddLivezChecks(0, check("scaler", (*scaler.Manager).Healthy)); err != nil {
+		return err
+	}
+	if err := server.AddReadyzChecks(check("scaler", (*scaler.Manager).Ready)); err != nil {
+		return err
+	}
+	loopback := c.GenericConfig.LoopbackClientConfig
+	return server.AddPostStartHook("start-scaler", func(hookCtx genericapiserver.PostStartHookContext) error {
+		client, err := clientset.NewForConfig(loopback)
+		if err != nil {
+			return err
+		}
+		cfg.Client = client
+		m, err := scaler.New(cfg)
+		if err != nil {
+			return err
+		}
+		mgr.Store(m)
+		go func() {
+			if err := m.Run(hookCtx); err != nil {
+				klog.ErrorS(err, "Scaler stopped")
+			}
+		}()
+		return nil
+	})
+}
+
+func (c completedConfig) scalerConfig(factory session.ClientFactory, recorder record.EventRecorder) scaler.Config {
+	x := c.ExtraConfig
+	o := x.Scaler
+	ns := o.LeaseNamespace
+	if ns == "" {
+		ns = x.Namespace
+	}
+	return scaler.Config{
+		KubeClient: x.KubeClient, GitHub: factory, Recorder: recorder, Clock: clock.RealClock{},
+		Identity: o.Identity, UserAgent: x.UserAgent, Namespace: x.Namespace,
+		LeaderElection: scaler.LeaderElectionConfig{Enabled: o.LeaderElect, Namespace: ns, Name: "runnerset-apiserver-scaler",
+			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
+		CreateConcurrency: o.CreateParallelism, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,
+	}
 }
 
 // validateStored checks an object read from storage as it was checked when it was written.
@@ -252,7 +320,7 @@ func newRecorder(kube kubernetes.Interface) record.EventRecorder {
 
 // deregisterer removes runners on GitHub for kubectl delete runner, on any replica.
 type deregisterer struct {
-	factory scaler.ClientFactory
+	factory session.ClientFactory
 }
 
 func (d *deregisterer) Deregister(ctx context.Context, rs *actions.RunnerSet, runnerID int64) error {

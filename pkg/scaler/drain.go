@@ -18,217 +18,154 @@ package scaler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
-	"actions.dev/runnerset-apiserver/pkg/contract"
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
 
-// drain takes a deleted RunnerSet apart: idle runners are removed at once, busy ones finish their
-// job, then the scale set is deleted on GitHub and the finalizer released. It ends in bounded time:
-// after DrainTimeout busy runners are removed too, and when GitHub has been unreachable for
+// drain takes a deleted RunnerSet apart: the session is closed, the runners go (the cluster
+// side: idle ones at once, busy ones after their job, bounded in time), then its scale sets are
+// deleted on GitHub and the finalizer released. When GitHub has been unreachable for
 // GitHubGiveUp the drain stops waiting for it and says in an event what it left behind.
-func (w *worker) drain(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duration {
+func (w *worker) drain(ctx context.Context, rs *v1alpha1.RunnerSet, d session.Demand) time.Duration {
 	if !hasFinalizer(rs) {
 		return 0
 	}
-	logger := klog.FromContext(ctx)
-	runners := w.runners(ctx)
-	w.mu.Lock()
-	scaleSetID, failingSince := w.scaleSetID, w.githubFailingSince
-	w.mu.Unlock()
-	if scaleSetID == 0 && len(runners) == 0 && w.nothingRegistered(ctx, rs) {
-		return w.releaseFinalizer(ctx, rs)
+	w.stopSession()
+	client := w.clientFor(ctx, rs, d)
+	if client == nil {
+		w.drainFailed()
 	}
-	client, err := w.m.cfg.GitHub.ForRunnerSet(ctx, rs)
-	if err != nil {
-		w.mu.Lock()
-		client = w.client // the listener's, if it had one
-		w.mu.Unlock()
-		if client == nil {
-			w.githubFailed()
-			logger.Info("No GitHub client to drain with", "err", err)
-		}
+	dr := w.reconciler.Drain(ctx, rs, client, earliest(d.FailingSince, w.drainFailing))
+	if ctx.Err() != nil {
+		return 0 // stopped (gone, or leadership lost): nothing above can be trusted to have happened
 	}
-	now := w.m.cfg.Clock.Now()
-	giveUpGitHub := !failingSince.IsZero() && now.Sub(failingSince) > w.m.cfg.GitHubGiveUp
-	pastDeadline := now.Sub(rs.DeletionTimestamp.Time) > w.m.cfg.DrainTimeout
-
-	var left []string
-	busy := 0
-	for _, r := range runners {
-		if r.Phase == PhaseBusy && !pastDeadline && !giveUpGitHub {
-			busy++
-			continue
-		}
-		if client != nil && r.RunnerID != 0 {
-			err := client.RemoveRunner(ctx, r.RunnerID)
-			switch {
-			case errors.Is(err, actions.ErrJobStillRunning) && !pastDeadline:
-				busy++
-				continue
-			case err != nil && !errors.Is(err, actions.ErrRunnerNotFound):
-				w.githubFailed()
-				if !giveUpGitHub {
-					busy++
-					continue
-				}
-				left = append(left, fmt.Sprintf("runner %s (id %d)", r.Name, r.RunnerID))
-			default:
-				w.githubOK()
-			}
-		} else if r.RunnerID != 0 {
-			left = append(left, fmt.Sprintf("runner %s (id %d)", r.Name, r.RunnerID))
-			if !giveUpGitHub {
-				busy++
-				continue
-			}
-		}
-		w.deleteRunner(ctx, r, "its RunnerSet is being deleted")
-	}
-	if busy > 0 {
-		logger.V(2).Info("Draining: waiting for runners", "waiting", busy)
-		w.writeStatus(ctx, countRunners(runners)) // a change it defers is written on the next pass
+	if dr.Waiting > 0 {
+		klog.FromContext(ctx).V(2).Info("Draining: waiting for runners", "waiting", dr.Waiting)
 		return 5 * time.Second
 	}
-	err = errors.New("no GitHub client")
-	if client != nil {
-		err = w.deleteScaleSets(ctx, client, rs, scaleSetID)
+	left := dr.Left
+	scaleSetID := d.ScaleSetID
+	if scaleSetID != 0 || dr.Registered || w.registered(ctx, rs) {
+		err := errors.New("no GitHub client")
+		if client != nil {
+			err = w.m.registrar.DeleteAll(ctx, client, rs, scaleSetID)
+		}
+		if err != nil {
+			w.drainFailed()
+		}
+		if err != nil && !dr.GiveUp {
+			klog.FromContext(ctx).Info("Deleting the scale set failed; retrying", "scaleSetID", scaleSetID, "err", err)
+			return 5 * time.Second
+		}
+		if err != nil {
+			left = append(left, fmt.Sprintf("scale set %d (%v)", scaleSetID, err))
+		}
 	}
-	switch {
-	case err == nil:
-		w.githubOK()
-		w.mu.Lock()
-		w.scaleSetID = 0 // deleted: nothing left for forgetOnGitHub
-		w.mu.Unlock()
-	case !giveUpGitHub:
-		w.githubFailed()
-		logger.Info("Deleting the scale set failed; retrying", "scaleSetID", scaleSetID, "err", err)
-		return 5 * time.Second
-	default:
-		left = append(left, fmt.Sprintf("scale set %d (%v)", scaleSetID, err))
-	}
+	w.demand.put(session.Demand{}) // deleted: nothing left for forgetOnGitHub
 	if len(left) > 0 {
-		w.event(rs, corev1.EventTypeWarning, "DrainIncomplete",
+		w.m.event(rs, corev1.EventTypeWarning, "DrainIncomplete",
 			"GitHub was unreachable for over %s; left registered on GitHub: %s", w.m.cfg.GitHubGiveUp, strings.Join(left, ", "))
 	}
 	return w.releaseFinalizer(ctx, rs)
 }
 
-// nothingRegistered tells a RunnerSet that never got a scale set registered: it holds no claim
-// with a scale set id. Claims without one are given up here.
-func (w *worker) nothingRegistered(ctx context.Context, rs *v1alpha1.RunnerSet) bool {
-	mine, err := w.m.claims.mine(ctx, owner{Namespace: rs.Namespace, Name: rs.Name, UID: rs.UID})
-	if err != nil {
-		return false
+func (w *worker) drainFailed() {
+	if w.drainFailing.IsZero() {
+		w.drainFailing = w.m.cfg.Clock.Now()
 	}
-	for _, c := range mine {
-		if c.ScaleSetID != 0 {
-			return false
-		}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
 	}
-	for _, c := range mine {
-		_ = w.m.claims.release(ctx, c)
+	return a
+}
+
+// registered tells whether the RunnerSet holds a claim on a registered scale set.
+func (w *worker) registered(ctx context.Context, rs *v1alpha1.RunnerSet) bool {
+	ok, err := w.m.registrar.Registered(ctx, rs)
+	return ok || err != nil
+}
+
+// clientFor is the RunnerSet's GitHub client: a fresh one (the Secret may have changed), else
+// the session's, else none.
+func (w *worker) clientFor(ctx context.Context, rs *v1alpha1.RunnerSet, d session.Demand) session.ScaleSetClient {
+	client, err := w.m.cfg.GitHub.ForRunnerSet(ctx, rs)
+	if err == nil {
+		return client
 	}
-	return true
+	klog.FromContext(ctx).V(2).Info("No new GitHub client for the RunnerSet", "err", err)
+	return d.Client
+}
+
+// forgetOnGitHub runs when the worker stops because its RunnerSet is gone. Normally the drain
+// ran first, deleted the scale set and released the finalizer, and there is nothing left to do.
+// But a RunnerSet deleted within moments of its creation can vanish without a drain: the API
+// server decides to delete at once from the object it read, and the finalizer the scaler added
+// meanwhile does not stop it. What the session registered on GitHub would then stay there for
+// ever; its scale set is deleted now, which removes its runners' registrations with it. (Runner
+// pods and Secrets belong to the RunnerSet's ConfigMap: the garbage collector removes those.)
+func (w *worker) forgetOnGitHub(ctx context.Context) {
+	d := w.demand.take()
+	rs := w.rs.Load()
+	if !w.gone.Load() || d.ScaleSetID == 0 || rs == nil {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), session.CleanupTimeout)
+	defer cancel()
+	client := w.clientFor(cctx, rs, d)
+	if client == nil {
+		klog.FromContext(ctx).Error(nil, "RunnerSet deleted without being drained; no GitHub client to delete its scale set with", "scaleSetID", d.ScaleSetID)
+		return
+	}
+	if err := w.m.registrar.DeleteAll(cctx, client, rs, d.ScaleSetID); err != nil {
+		klog.FromContext(ctx).Error(err, "RunnerSet deleted without being drained; its scale set could not be deleted on GitHub", "scaleSetID", d.ScaleSetID)
+		return
+	}
+	klog.FromContext(ctx).Info("RunnerSet deleted without being drained; deleted what it had registered on GitHub", "scaleSetID", d.ScaleSetID)
 }
 
 func hasFinalizer(rs *v1alpha1.RunnerSet) bool {
-	for _, f := range rs.Finalizers {
-		if f == v1alpha1.RunnerSetFinalizer {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(rs.Finalizers, v1alpha1.RunnerSetFinalizer)
 }
 
+// ensureFinalizer adds the drain finalizer, so that whatever the session registers on GitHub is
+// drained before the RunnerSet goes.
+func (w *worker) ensureFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) error {
+	return w.patchFinalizers(ctx, rs, append(slices.Clone(rs.Finalizers), v1alpha1.RunnerSetFinalizer))
+}
+
+// releaseFinalizer lets the drained RunnerSet go.
 func (w *worker) releaseFinalizer(ctx context.Context, rs *v1alpha1.RunnerSet) time.Duration {
-	var keep []string
-	for _, f := range rs.Finalizers {
-		if f != v1alpha1.RunnerSetFinalizer {
-			keep = append(keep, f)
-		}
-	}
-	patch, _ := jsonMergePatch(map[string]any{"metadata": map[string]any{"finalizers": keep, "resourceVersion": rs.ResourceVersion}})
+	keep := slices.DeleteFunc(slices.Clone(rs.Finalizers), func(f string) bool { return f == v1alpha1.RunnerSetFinalizer })
 	// Its success deletes the RunnerSet, which stops this worker and cancels ctx, possibly
 	// before the answer arrives: the request must not be cut short by its own effect.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	_, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).Patch(pctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err := w.patchFinalizers(pctx, rs, keep); err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).Error(err, "Releasing the finalizer failed")
 		return time.Second
 	}
 	return 0
 }
 
-// ensureKubeModeRBAC gives the runners of the kubernetes modes the account the container hooks
-// need to run job pods in the namespace, and nothing more: the mode's rules and the RunnerSet's
-// additional ones (contract.KubernetesModeRoleRules). Kubernetes lets the server create or
-// update a Role only with rights it holds itself, and its ClusterRole
-// (charts/runnerset-apiserver/templates/rbac.yaml) grants the base rules only: an additional
-// rule beyond it is refused as Forbidden, which a warning event says, and no runner is created
-// until the server holds the right or the rule is gone. An existing Role is updated to the spec's
-// rules (the mode or the rules may have changed); a server not granted "update" on roles leaves
-// it with the rules it was created with.
-func (w *worker) ensureKubeModeRBAC(ctx context.Context, rs *v1alpha1.RunnerSet) error {
-	const reasonForbidden = "KubernetesModeRoleForbidden"
-	name := contract.KubernetesModeAccount(rs.Name)
-	owner, err := w.ownerRef(ctx)
-	if err != nil {
-		return err
-	}
-	meta := metav1.ObjectMeta{Name: name, Namespace: rs.Namespace, Labels: map[string]string{v1alpha1.LabelRunnerSet: rs.Name}, OwnerReferences: []metav1.OwnerReference{owner}}
-	kc := w.m.cfg.KubeClient
-	if _, err := kc.CoreV1().ServiceAccounts(rs.Namespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: meta}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	var mode v1alpha1.ContainerMode
-	if rs.Spec.ContainerMode != nil {
-		mode = *rs.Spec.ContainerMode
-	}
-	var extra []rbacv1.PolicyRule
-	for _, r := range mode.KubernetesModeAdditionalRoleRules {
-		extra = append(extra, rbacv1.PolicyRule{Verbs: r.Verbs, APIGroups: r.APIGroups, Resources: r.Resources, ResourceNames: r.ResourceNames})
-	}
-	noVolume := mode.Type == v1alpha1.ContainerModeKubernetesNoVolume
-	role := &rbacv1.Role{ObjectMeta: meta, Rules: contract.KubernetesModeRoleRules(noVolume, extra)}
-	roles := kc.RbacV1().Roles(rs.Namespace)
-	_, err = roles.Create(ctx, role, metav1.CreateOptions{})
-	updating := apierrors.IsAlreadyExists(err)
-	if updating {
-		_, err = roles.Update(ctx, role, metav1.UpdateOptions{})
-	}
-	switch {
-	case err == nil:
-	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "not currently held"):
-		w.event(rs, corev1.EventTypeWarning, reasonForbidden, "No runners until Role %s can be written: Kubernetes lets the server grant only rights it holds itself, and its ClusterRole lacks some of spec.containerMode.kubernetesModeAdditionalRoleRules; grant them to the server or remove them: %v", name, err)
-		return err
-	case updating && apierrors.IsForbidden(err):
-		// No "update" on roles: the Role keeps its first rules. It cannot be read to tell whether
-		// they differ (no "get" either), so this is no event.
-		klog.FromContext(ctx).V(2).Info("Not updating the kubernetes mode Role", "role", name, "err", err)
-	default:
-		return err
-	}
-	binding := &rbacv1.RoleBinding{
-		ObjectMeta: meta,
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: rs.Namespace}},
-	}
-	if _, err := kc.RbacV1().RoleBindings(rs.Namespace).Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	return nil
+func (w *worker) patchFinalizers(ctx context.Context, rs *v1alpha1.RunnerSet, finalizers []string) error {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": rs.ResourceVersion}})
+	// The informer brings the result back (and a kick); the RunnerSet has one writer of its copy.
+	_, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(w.namespace).Patch(ctx, w.name, types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
 }

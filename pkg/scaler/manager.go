@@ -14,18 +14,20 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package scaler runs, on the elected leader, one loop per RunnerSet: it registers the scale set
-// on GitHub, holds its message session, acquires jobs and keeps the right number of ephemeral
-// runner pods, writing what GitHub says back to the cluster.
+// Package scaler runs, on the elected leader, one worker per RunnerSet. A worker joins the
+// RunnerSet's GitHub side (package session: scale set, message session, jobs, statistics) and
+// its cluster side (package runners: runner Secrets and pods) with one value, the Demand the
+// session publishes, and writes the RunnerSet's status: the one writer of it.
 package scaler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -43,17 +45,20 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
 	actionsinformers "actions.dev/runnerset-apiserver/pkg/generated/informers/externalversions"
-	actionslisters "actions.dev/runnerset-apiserver/pkg/generated/listers/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
+	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
+	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
 
-// Config is everything the scaler needs, injected.
+// Config is everything the scaler needs, injected. Every value is required: the defaults live
+// with the command's flags, and Validate says what is wrong.
 type Config struct {
-	// KubeClient manages runner pods, Secrets, events and the Lease.
+	// KubeClient manages runner pods, Secrets, events, the Lease and the scale set claims.
 	KubeClient kubernetes.Interface
 	// Client reads RunnerSets and writes their status through this server's own API.
 	Client clientset.Interface
 	// GitHub builds Actions Service clients.
-	GitHub ClientFactory
+	GitHub session.ClientFactory
 	// Recorder emits events on RunnerSets.
 	Recorder record.EventRecorder
 	Clock    clock.WithTicker
@@ -61,8 +66,8 @@ type Config struct {
 	Identity string
 	// UserAgent is passed on to runners.
 	UserAgent string
-	// Namespace is the server's own namespace, where it records which RunnerSet owns which
-	// scale set (claims.go); default: the Lease's namespace.
+	// Namespace is the server's own namespace, where it records which RunnerSet owns which scale
+	// set (session.Claims).
 	Namespace string
 
 	LeaderElection LeaderElectionConfig
@@ -82,60 +87,68 @@ type LeaderElectionConfig struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
-func (c *Config) complete() {
-	if c.Clock == nil {
-		c.Clock = clock.RealClock{}
+// Validate says what is missing or wrong in c.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.KubeClient == nil || c.Client == nil || c.GitHub == nil || c.Clock == nil {
+		errs = append(errs, errors.New("KubeClient, Client, GitHub and Clock are required"))
 	}
-	if c.CreateConcurrency <= 0 {
-		c.CreateConcurrency = 16
+	if c.Identity == "" || c.Namespace == "" {
+		errs = append(errs, errors.New("Identity and Namespace are required"))
 	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 30 * time.Minute
+	if c.CreateConcurrency <= 0 || c.DrainTimeout <= 0 || c.GitHubGiveUp <= 0 {
+		errs = append(errs, fmt.Errorf("CreateConcurrency (%d), DrainTimeout (%s) and GitHubGiveUp (%s) must be positive", c.CreateConcurrency, c.DrainTimeout, c.GitHubGiveUp))
 	}
-	if c.GitHubGiveUp <= 0 {
-		c.GitHubGiveUp = 2 * time.Minute
+	if le := c.LeaderElection; le.Enabled {
+		if le.Namespace == "" || le.Name == "" {
+			errs = append(errs, errors.New("the Lease needs a namespace and a name"))
+		}
+		if le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline {
+			errs = append(errs, fmt.Errorf("leader election needs lease duration (%s) > renew deadline (%s) > retry period (%s) > 0", le.LeaseDuration, le.RenewDeadline, le.RetryPeriod))
+		}
 	}
-	le := &c.LeaderElection
-	if c.Namespace == "" {
-		c.Namespace = le.Namespace
-	}
-	if c.Namespace == "" {
-		c.Namespace = "runnerset-system"
-	}
-	if le.Name == "" {
-		le.Name = "runnerset-apiserver-scaler"
-	}
-	if le.LeaseDuration == 0 {
-		le.LeaseDuration, le.RenewDeadline, le.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
-	}
+	return errors.Join(errs...)
 }
 
 // Manager starts and stops the per-RunnerSet workers.
 type Manager struct {
-	cfg Config
-
-	runnerSets actionslisters.RunnerSetLister
-	pods       corelisters.PodLister
-	secrets    corelisters.SecretLister
-	claims     *claims
+	cfg       Config
+	registrar *session.Registrar
+	pods      corelisters.PodLister
+	secrets   corelisters.SecretLister
 
 	mu      sync.Mutex
 	workers map[string]*worker
 	wg      sync.WaitGroup
+
+	// running is false once Run returned; leading and synced tell the leader and its caches.
+	running, leading, synced atomic.Bool
 }
 
-// New returns a Manager.
-func New(cfg Config) *Manager {
-	cfg.complete()
-	registerMetrics()
+// New returns a Manager of a valid Config.
+func New(cfg Config) (*Manager, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("scaler: %w", err)
+	}
+	metrics.Register()
 	m := &Manager{cfg: cfg, workers: map[string]*worker{}}
-	m.claims = &claims{configMaps: cfg.KubeClient.CoreV1(), namespace: cfg.Namespace, alive: m.runnerSetAlive}
-	return m
+	m.registrar = &session.Registrar{Recorder: cfg.Recorder,
+		Claims: session.NewClaims(cfg.KubeClient.CoreV1(), cfg.Namespace, m.runnerSetAlive)}
+	return m, nil
+}
+
+func (m *Manager) sessionConfig() session.Config {
+	return session.Config{GitHub: m.cfg.GitHub, Registrar: m.registrar, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock, Identity: m.cfg.Identity}
+}
+
+func (m *Manager) runnersConfig() runners.Config {
+	return runners.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Secrets: m.secrets, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
+		CreateConcurrency: m.cfg.CreateConcurrency, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp}
 }
 
 // runnerSetAlive tells whether the RunnerSet o still exists, read through the API (not a cache
 // that might lag): a scale set is taken from its owner only when the owner is surely gone.
-func (m *Manager) runnerSetAlive(ctx context.Context, o owner) (bool, error) {
+func (m *Manager) runnerSetAlive(ctx context.Context, o session.Owner) (bool, error) {
 	rs, err := m.cfg.Client.ActionsV1alpha1().RunnerSets(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -146,26 +159,41 @@ func (m *Manager) runnerSetAlive(ctx context.Context, o owner) (bool, error) {
 	return rs.UID == o.UID, nil
 }
 
+// Healthy fails once the scaler's loop ended while the server runs: /livez restarts it.
+func (m *Manager) Healthy() error {
+	if !m.running.Load() {
+		return errors.New("the scaler's loop has stopped")
+	}
+	return nil
+}
+
+// Ready fails while this replica leads but its caches are not synced yet: it scales nothing
+// then, and should not be the one asked (/readyz).
+func (m *Manager) Ready() error {
+	if m.leading.Load() && !m.synced.Load() {
+		return errors.New("leading the scaler, its caches not synced yet")
+	}
+	return nil
+}
+
 // Run runs the scaler while this replica leads, until ctx ends.
 func (m *Manager) Run(ctx context.Context) error {
+	m.running.Store(true)
+	defer m.running.Store(false)
 	le := m.cfg.LeaderElection
 	if !le.Enabled {
 		m.lead(ctx)
 		return nil
 	}
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1ObjectMeta(le.Namespace, le.Name),
+		LeaseMeta:  metav1.ObjectMeta{Namespace: le.Namespace, Name: le.Name},
 		Client:     m.cfg.KubeClient.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: m.cfg.Identity},
 	}
 	for ctx.Err() == nil {
 		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   le.LeaseDuration,
-			RenewDeadline:   le.RenewDeadline,
-			RetryPeriod:     le.RetryPeriod,
-			ReleaseOnCancel: true,
-			Name:            "scaler",
+			Lock: lock, LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod,
+			ReleaseOnCancel: true, Name: "scaler",
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(ctx context.Context) {
 					klog.FromContext(ctx).Info("Leading: starting the scaler", "identity", m.cfg.Identity)
@@ -187,55 +215,20 @@ func (m *Manager) Run(ctx context.Context) error {
 
 // lead runs the scaler until ctx ends, then waits for every worker to stop.
 func (m *Manager) lead(ctx context.Context) {
-	logger := klog.FromContext(ctx).WithName("scaler")
-	ctx = klog.NewContext(ctx, logger)
-	selector := func(o *metav1ListOptions) { o.LabelSelector = v1alpha1.LabelRunnerSet }
-	kubeInformers := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithTweakListOptions(selector),
-		informers.WithTransform(trimForCache))
-	podInformer := kubeInformers.Core().V1().Pods()
-	secretInformer := kubeInformers.Core().V1().Secrets()
-	rsInformers := actionsinformers.NewSharedInformerFactory(m.cfg.Client, 10*time.Minute)
-	rsInformer := rsInformers.Actions().V1alpha1().RunnerSets()
-	m.pods, m.secrets, m.runnerSets = podInformer.Lister(), secretInformer.Lister(), rsInformer.Lister()
-
-	byLabel := func(obj interface{}) {
-		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		if o, ok := obj.(interface {
-			GetNamespace() string
-			GetLabels() map[string]string
-		}); ok {
-			if name := o.GetLabels()[v1alpha1.LabelRunnerSet]; name != "" {
-				m.kick(o.GetNamespace() + "/" + name)
-			}
-		}
-	}
-	kickHandler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    byLabel,
-		UpdateFunc: func(_, obj interface{}) { byLabel(obj) },
-		DeleteFunc: byLabel,
-	}
-	_, _ = podInformer.Informer().AddEventHandler(kickHandler)
-	_, _ = secretInformer.Informer().AddEventHandler(kickHandler)
-	_, _ = rsInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj interface{}) { m.runnerSetChanged(ctx, obj) },
-		UpdateFunc: func(_, obj interface{}) { m.runnerSetChanged(ctx, obj) },
-		DeleteFunc: func(obj interface{}) { m.runnerSetGone(obj) },
-	})
-	// Workers start from RunnerSet events: only once the pods and Secrets are all in the
-	// caches, or a new leader would take a runner's pod whose Secret it has not listed yet for a
-	// stray, and delete it with its job.
+	m.leading.Store(true)
+	defer func() { m.leading.Store(false); m.synced.Store(false) }()
+	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName("scaler"))
+	kubeInformers, rsInformers := m.informers(ctx)
+	// Workers start from RunnerSet events: only once the pods and Secrets are all in the caches,
+	// or a new leader would take a runner's pod whose Secret it has not listed yet for a stray,
+	// and delete it with its job.
 	kubeInformers.Start(ctx.Done())
 	kubeInformers.WaitForCacheSync(ctx.Done())
 	rsInformers.Start(ctx.Done())
 	rsInformers.WaitForCacheSync(ctx.Done())
-	m.mu.Lock()
-	for _, w := range m.workers {
-		w.kick()
-	}
-	m.mu.Unlock()
-	logger.Info("Scaler running")
+	m.synced.Store(true)
+	m.kickAll()
+	klog.FromContext(ctx).Info("Scaler running")
 	<-ctx.Done()
 	m.mu.Lock()
 	for key, w := range m.workers {
@@ -246,6 +239,42 @@ func (m *Manager) lead(ctx context.Context) {
 	m.wg.Wait()
 	kubeInformers.Shutdown()
 	rsInformers.Shutdown()
+}
+
+// informers are the caches the scaler works from: runner pods and Secrets (by their label, and
+// trimmed), and RunnerSets, whose events start, update and stop the workers.
+func (m *Manager) informers(ctx context.Context) (informers.SharedInformerFactory, actionsinformers.SharedInformerFactory) {
+	selector := func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.LabelRunnerSet }
+	kubeInformers := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithTweakListOptions(selector),
+		informers.WithTransform(trimForCache))
+	podInformer, secretInformer := kubeInformers.Core().V1().Pods(), kubeInformers.Core().V1().Secrets()
+	m.pods, m.secrets = podInformer.Lister(), secretInformer.Lister()
+	kick := cache.ResourceEventHandlerFuncs{
+		AddFunc:    m.kickOwner,
+		UpdateFunc: func(_, obj interface{}) { m.kickOwner(obj) },
+		DeleteFunc: m.kickOwner,
+	}
+	_, _ = podInformer.Informer().AddEventHandler(kick)
+	_, _ = secretInformer.Informer().AddEventHandler(kick)
+	rsInformers := actionsinformers.NewSharedInformerFactory(m.cfg.Client, 10*time.Minute)
+	_, _ = rsInformers.Actions().V1alpha1().RunnerSets().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj interface{}) { m.runnerSetChanged(ctx, obj) },
+		UpdateFunc: func(_, obj interface{}) { m.runnerSetChanged(ctx, obj) },
+		DeleteFunc: m.runnerSetGone,
+	})
+	return kubeInformers, rsInformers
+}
+
+// kickOwner wakes the worker of the RunnerSet a pod or Secret belongs to.
+func (m *Manager) kickOwner(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if o, ok := obj.(metav1.Object); ok {
+		if name := o.GetLabels()[v1alpha1.LabelRunnerSet]; name != "" {
+			m.kick(o.GetNamespace() + "/" + name)
+		}
+	}
 }
 
 func (m *Manager) runnerSetChanged(ctx context.Context, obj interface{}) {
@@ -288,15 +317,12 @@ func (m *Manager) runnerSetGone(obj interface{}) {
 	if !ok {
 		return
 	}
-	klog.Background().Info("RunnerSet deleted: stopping its worker", "runnerSet", klog.KObj(rs), "resourceVersion", rs.ResourceVersion,
-		"finalizers", rs.Finalizers, "deleting", rs.DeletionTimestamp != nil, "finalStateUnknown", unknown)
+	klog.Background().V(2).Info("RunnerSet deleted: stopping its worker", "runnerSet", klog.KObj(rs), "finalStateUnknown", unknown)
 	key := rs.Namespace + "/" + rs.Name
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if w := m.workers[key]; w != nil && w.uid == rs.UID {
-		w.mu.Lock()
-		w.gone = true
-		w.mu.Unlock()
+		w.gone.Store(true)
 		w.stop()
 		delete(m.workers, key)
 	}
@@ -311,17 +337,16 @@ func (m *Manager) kick(key string) {
 	}
 }
 
-// podsOf and secretsOf read the informer caches.
-func (m *Manager) podsOf(namespace, name string) map[string]*corev1.Pod {
-	out := map[string]*corev1.Pod{}
-	pods, _ := m.pods.Pods(namespace).List(runnerSelector(name))
-	for _, p := range pods {
-		out[p.Name] = p
+func (m *Manager) kickAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		w.kick()
 	}
-	return out
 }
 
-func (m *Manager) secretsOf(namespace, name string) []*corev1.Secret {
-	secrets, _ := m.secrets.Secrets(namespace).List(runnerSelector(name))
-	return secrets
+func (m *Manager) event(rs *v1alpha1.RunnerSet, eventType, reason, messageFmt string, args ...interface{}) {
+	if m.cfg.Recorder != nil && rs != nil {
+		m.cfg.Recorder.Eventf(rs, eventType, reason, messageFmt, args...)
+	}
 }

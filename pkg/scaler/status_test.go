@@ -21,27 +21,31 @@ import (
 	"testing"
 	"time"
 
+	"errors"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned/fake"
+	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
+	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
+	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
 
 // TestStatusWritesCoalesce: a change after a quiet second is written at once; changes within a
 // second of the last write wait for it to pass and are then written together, once.
 func TestStatusWritesCoalesce(t *testing.T) {
-	rs := &v1alpha1.RunnerSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "ns", UID: "uid", Generation: 1},
-		Spec:       v1alpha1.RunnerSetSpec{GitHubConfigURL: "https://github.com/acme", GitHubConfigSecret: "s", RunnerScaleSetName: "rs", MaxRunners: ptr.To[int32](3)},
-	}
+	rs := testRunnerSet()
 	client := fake.NewSimpleClientset(rs.DeepCopy())
 	clock := clocktesting.NewFakeClock(time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
-	m := New(Config{Client: client, KubeClient: kubefake.NewClientset(), GitHub: &fakeGitHub{}, Identity: "me", Clock: clock})
+	m := testManager(t, testConfig(client, kubefake.NewClientset(), &fakeGitHub{}, clock))
 	w := newWorker(m, rs)
-	w.update(rs)
+	w.rs.Store(rs.DeepCopy())
 	ctx := context.Background()
 	writes := func() int {
 		n := 0
@@ -52,34 +56,74 @@ func TestStatusWritesCoalesce(t *testing.T) {
 		}
 		return n
 	}
-	stored := func() v1alpha1.RunnerSetStatus {
-		got, err := client.ActionsV1alpha1().RunnerSets("ns").Get(ctx, "rs", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got.Status
+	write := func(c metrics.Counts) time.Duration {
+		return w.status.write(ctx, w, w.rs.Load(), session.Demand{}, runners.Result{Desired: 1, Current: 1, Counts: c})
 	}
 
-	if wait := w.writeStatus(ctx, counts{desired: 1, current: 1, pending: 1}); wait != 0 || writes() != 1 {
-		t.Fatalf("first change: wait %s, %d writes; want written at once", wait, writes())
-	}
+	wait := write(metrics.Counts{Pending: 1})
+	require.Equal(t, [2]any{time.Duration(0), 1}, [2]any{wait, writes()}, "first change: written at once")
 	clock.Step(300 * time.Millisecond)
-	if wait := w.writeStatus(ctx, counts{desired: 1, current: 1, idle: 1}); wait != 700*time.Millisecond || writes() != 1 {
-		t.Fatalf("change 300ms later: wait %s, %d writes; want deferred 700ms", wait, writes())
-	}
+	wait = write(metrics.Counts{Idle: 1})
+	require.Equal(t, [2]any{700 * time.Millisecond, 1}, [2]any{wait, writes()}, "a change 300ms later waits 700ms")
 	clock.Step(200 * time.Millisecond)
-	if wait := w.writeStatus(ctx, counts{desired: 1, current: 1, busy: 1}); wait != 500*time.Millisecond || writes() != 1 {
-		t.Fatalf("another change: wait %s, %d writes; want deferred 500ms", wait, writes())
-	}
+	wait = write(metrics.Counts{Busy: 1})
+	require.Equal(t, [2]any{500 * time.Millisecond, 1}, [2]any{wait, writes()}, "another change waits 500ms")
 	clock.Step(500 * time.Millisecond)
-	if wait := w.writeStatus(ctx, counts{desired: 1, current: 1, busy: 1}); wait != 0 || writes() != 2 {
-		t.Fatalf("a second after the first write: wait %s, %d writes; want the latest change written", wait, writes())
-	}
-	if st := stored(); st.BusyRunners != 1 || st.IdleRunners != 0 || st.PendingRunners != 0 {
-		t.Errorf("stored status %+v, want the latest counts (1 busy)", st)
-	}
+	wait = write(metrics.Counts{Busy: 1})
+	require.Equal(t, [2]any{time.Duration(0), 2}, [2]any{wait, writes()}, "a second after the first write, the latest change")
+
+	got, err := client.ActionsV1alpha1().RunnerSets("ns").Get(ctx, "rs", metav1.GetOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, [3]int32{1, 0, 0}, [3]int32{got.Status.BusyRunners, got.Status.IdleRunners, got.Status.PendingRunners})
+	assert.Equal(t, got.ResourceVersion, w.rs.Load().ResourceVersion, "the next write starts from the written object")
+
 	clock.Step(5 * time.Second)
-	if wait := w.writeStatus(ctx, counts{desired: 1, current: 1, busy: 1}); wait != 0 || writes() != 2 {
-		t.Errorf("no change: wait %s, %d writes; want nothing written", wait, writes())
+	wait = write(metrics.Counts{Busy: 1})
+	assert.Equal(t, [2]any{time.Duration(0), 2}, [2]any{wait, writes()}, "no change: nothing written")
+}
+
+func condition(ctype string, status metav1.ConditionStatus, reason string, at time.Time) metav1.Condition {
+	return metav1.Condition{Type: ctype, Status: status, Reason: reason, LastTransitionTime: metav1.NewTime(at)}
+}
+
+// TestBuildStatusJoinsBothSides: the GitHub conditions come from the session, the runner
+// conditions from the cluster side, and Ready sums them up.
+func TestBuildStatusJoinsBothSides(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	now := metav1.NewTime(at.Add(time.Minute))
+	healthy := []metav1.Condition{
+		condition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionTrue, "Authenticated", at),
+		condition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionTrue, session.ReasonRegistered, at),
+		condition(v1alpha1.ConditionSessionActive, metav1.ConditionTrue, session.ReasonSessionOpen, at),
 	}
+	d := session.Demand{ScaleSetID: 7, RunnerGroupID: 1, SessionID: "s", Conditions: healthy}
+	res := runners.Result{Desired: 2, Current: 1, Counts: metrics.Counts{Idle: 1},
+		Conditions: []metav1.Condition{condition(v1alpha1.ConditionPodsFailing, metav1.ConditionFalse, runners.ReasonRunnersHealthy, at)}}
+
+	st := BuildStatus(testRunnerSet(), d, res, now)
+	assert.Equal(t, int64(7), st.ScaleSetID)
+	assert.Equal(t, [2]int32{2, 1}, [2]int32{st.DesiredRunners, st.CurrentRunners})
+	assert.True(t, meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionReady))
+	assert.NotNil(t, meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionPodsFailing))
+
+	d.Conditions = append([]metav1.Condition(nil), healthy...)
+	d.Conditions[2] = condition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, session.ReasonSessionConflict, at)
+	st = BuildStatus(testRunnerSet(), d, res, now)
+	ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	assert.Equal(t, [2]string{string(metav1.ConditionFalse), session.ReasonSessionConflict}, [2]string{string(ready.Status), ready.Reason})
+}
+
+// TestBuildStatusTellsTheLastAuthentication: a refusal of the credentials the cluster side met
+// after the session authenticated turns GitHubAuthenticated False; an older one does not.
+func TestBuildStatusTellsTheLastAuthentication(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	d := session.Demand{Conditions: []metav1.Condition{condition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionTrue, "Authenticated", at)}}
+	refused := runners.Result{Unauthorized: &runners.Unauthorized{At: at.Add(time.Minute), Err: errors.New("401")}}
+	st := BuildStatus(testRunnerSet(), d, refused, metav1.NewTime(at.Add(2*time.Minute)))
+	c := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionGitHubAuthenticated)
+	assert.Equal(t, session.ReasonUnauthorized, c.Reason)
+
+	refused.Unauthorized.At = at.Add(-time.Minute)
+	st = BuildStatus(testRunnerSet(), d, refused, metav1.NewTime(at.Add(2*time.Minute)))
+	assert.True(t, meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionGitHubAuthenticated), "the session authenticated since")
 }

@@ -30,7 +30,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/utils/ptr"
+	"k8s.io/utils/clock"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned/fake"
@@ -43,21 +43,19 @@ import (
 // its job. (Found while making the fault suite's R2 take over mid-burst.)
 func TestNewLeaderWaitsForItsCaches(t *testing.T) {
 	old := metav1.NewTime(time.Now().Add(-10 * time.Minute))
-	secret, pod := runnerObjects("rs-abcde", "", corev1.PodRunning)
+	secret, pod := runnerObjects("rs-abcde")
 	secret.CreationTimestamp, pod.CreationTimestamp = old, old
 	pod.Annotations = map[string]string{v1alpha1.AnnotationJobRequestID: "7", v1alpha1.AnnotationRunnerID: "1"}
 	kube := kubefake.NewClientset(secret, pod)
 	release := make(chan struct{})
 	var once sync.Once
 	defer once.Do(func() { close(release) })
-	rs := &v1alpha1.RunnerSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "ns", UID: "uid", Generation: 1, Finalizers: []string{v1alpha1.RunnerSetFinalizer}},
-		Spec:       v1alpha1.RunnerSetSpec{GitHubConfigURL: "https://github.com/acme", GitHubConfigSecret: "s", RunnerScaleSetName: "rs", MaxRunners: ptr.To[int32](3)},
-	}
+	rs := testRunnerSet()
+	rs.Finalizers = []string{v1alpha1.RunnerSetFinalizer}
 	client := fake.NewSimpleClientset(rs)
 	gh := &fakeGitHub{scaleSet: &actions.RunnerScaleSet{ID: 7, Name: "rs", RunnerGroupID: 1}}
 	// A big cluster's Secrets take a while to list.
-	m := New(Config{Client: client, KubeClient: slowSecrets{Interface: kube, release: release}, GitHub: gh, Identity: "me"})
+	m := testManager(t, testConfig(client, slowSecrets{Interface: kube, release: release}, gh, clock.RealClock{}))
 	statusWritten := func() bool {
 		for _, a := range client.Actions() {
 			if a.GetVerb() == "update" && a.GetSubresource() == "status" {
@@ -150,22 +148,15 @@ func (s slowSecretList) Watch(ctx context.Context, opts metav1.ListOptions) (wat
 // has its scale set deleted on GitHub all the same. Regression: the scale set stayed there for
 // ever (found by the fault suite, R5, creating and deleting a RunnerSet at once).
 func TestRunnerSetDeletedUndrainedLeavesNothingOnGitHub(t *testing.T) {
-	rs := &v1alpha1.RunnerSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "ns", UID: "uid", Generation: 1},
-		Spec:       v1alpha1.RunnerSetSpec{GitHubConfigURL: "https://github.com/acme", GitHubConfigSecret: "s", RunnerScaleSetName: "rs", MaxRunners: ptr.To[int32](3)},
-	}
-	client := fake.NewSimpleClientset(rs)
+	client := fake.NewSimpleClientset(testRunnerSet())
 	gh := &fakeGitHub{scaleSet: &actions.RunnerScaleSet{ID: 7, Name: "rs", RunnerGroupID: 1}}
-	m := New(Config{Client: client, KubeClient: kubefake.NewClientset(), GitHub: gh, Identity: "me"})
+	m := testManager(t, testConfig(client, kubefake.NewClientset(), gh, clock.RealClock{}))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
 	go func() { defer close(done); m.lead(ctx) }()
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		gh.mu.Lock()
-		opened := len(gh.opened)
-		gh.mu.Unlock()
-		if opened > 0 {
+		if gh.sessionsOpened() > 0 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -32,11 +32,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
-	"actions.dev/runnerset-apiserver/pkg/scaler/runnerpod"
 )
 
 // bareListener is P1's baseline: the GitHub side alone. It speaks the protocol with the same
@@ -508,7 +508,7 @@ func (b *bench) p1Many(ctx context.Context) error {
 	}{{50, "p50"}, {99, "p99"}} {
 		b.add(Result{ID: "P1.many.kube." + q.name, Figure: fmt.Sprintf("%d Secret+Pod pairs created at once by a plain client-go loop → each pod seen, %s (context: the Kubernetes floor of P1.many)", len(names), q.name),
 			Value: percentile(floor, q.p), Unit: "ms", Samples: len(floor),
-			Note: fmt.Sprintf("the server's rendering of a runner (runnerpod.Secret/Pod), one goroutine per pair, client limits QPS %g burst %d, %d rounds; no GitHub involved", *qps, *burst, b.sz.P1Rounds)})
+			Note: fmt.Sprintf("the server's rendering of a runner (contract.Secret/Pod), one goroutine per pair, client limits QPS %g burst %d, %d rounds; no GitHub involved", *qps, *burst, b.sz.P1Rounds)})
 	}
 	return nil
 }
@@ -544,13 +544,13 @@ func (b *bench) createFloor(ctx context.Context, n, rounds int) ([]float64, erro
 		errs := make(chan error, n)
 		for i := range n {
 			wg.Go(func() {
-				p := runnerpod.Params{RunnerSet: rs, Name: fmt.Sprintf("%s-%d-%02d", name, r, i), Owner: ref, ScaleSetID: 1, RunnerID: i + 1,
+				p := contract.Params{RunnerSet: rs, Name: fmt.Sprintf("%s-%d-%02d", name, r, i), Owner: ref, ScaleSetID: 1, RunnerID: i + 1,
 					KubernetesModeServiceAccount: name + "-kube-mode", ProxySecretName: name + "-runner-proxy", UserAgent: "runnerset-apiserver/bench"}
-				if _, err := client.CoreV1().Secrets(nsBase).Create(ctx, runnerpod.Secret(p, jit), metav1.CreateOptions{}); err != nil {
+				if _, err := client.CoreV1().Secrets(nsBase).Create(ctx, contract.Secret(p, jit), metav1.CreateOptions{}); err != nil {
 					errs <- err
 					return
 				}
-				if _, err := client.CoreV1().Pods(nsBase).Create(ctx, runnerpod.Pod(p), metav1.CreateOptions{}); err != nil {
+				if _, err := client.CoreV1().Pods(nsBase).Create(ctx, contract.Pod(p), metav1.CreateOptions{}); err != nil {
 					errs <- err
 				}
 			})

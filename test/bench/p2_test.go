@@ -31,8 +31,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
-	"actions.dev/runnerset-apiserver/pkg/scaler/runnerpod"
 )
 
 // p2: a burst of P2Jobs jobs on one RunnerSet (maxRunners P2Jobs) until as many runner pods
@@ -88,7 +88,7 @@ func (b *bench) p2(ctx context.Context) error {
 	<-profDone
 	b.add(Result{ID: "P2", Figure: fmt.Sprintf("burst of %d jobs on one RunnerSet → %d runner pods exist", n, n),
 		Value: rate, Unit: "pods/s", Baseline: f64(baseRate), Target: "≥ 0.8 × baseline", Met: boolp(rate >= 0.8*baseRate), Samples: n,
-		Note: fmt.Sprintf("server: %s from queueing %d jobs to the %d-th pod seen by a watch (first pod after %s); baseline: a client-go loop of %d goroutines creating %d Secret+Pod pairs equal to the server's (runnerpod.Secret/Pod) in %s; both with QPS %g, burst %d. The runners of these pods are not emulated (pods Running on kwok, runner never online).",
+		Note: fmt.Sprintf("server: %s from queueing %d jobs to the %d-th pod seen by a watch (first pod after %s); baseline: a client-go loop of %d goroutines creating %d Secret+Pod pairs equal to the server's (contract.Secret/Pod) in %s; both with QPS %g, burst %d. The runners of these pods are not emulated (pods Running on kwok, runner never online).",
 			dur.Round(time.Millisecond), n, n, first.Sub(t0).Round(time.Millisecond), *parallel, n, baseDur.Round(time.Millisecond), *qps, *burst)})
 
 	begin := time.Now()
@@ -133,11 +133,11 @@ func (b *bench) p2Baseline(ctx context.Context, baseT *tracker, n int) (time.Dur
 	for range *parallel {
 		wg.Go(func() {
 			for i := range work {
-				p := runnerpod.Params{RunnerSet: rs, Name: fmt.Sprintf("%s-%05d", name, i), Owner: ref, ScaleSetID: 1, RunnerID: i + 1,
+				p := contract.Params{RunnerSet: rs, Name: fmt.Sprintf("%s-%05d", name, i), Owner: ref, ScaleSetID: 1, RunnerID: i + 1,
 					KubernetesModeServiceAccount: name + "-kube-mode", ProxySecretName: name + "-runner-proxy", UserAgent: "runnerset-apiserver/bench"}
-				_, err := client.CoreV1().Secrets(nsBase).Create(ctx, runnerpod.Secret(p, string(jit)), metav1.CreateOptions{})
+				_, err := client.CoreV1().Secrets(nsBase).Create(ctx, contract.Secret(p, string(jit)), metav1.CreateOptions{})
 				if err == nil {
-					_, err = client.CoreV1().Pods(nsBase).Create(ctx, runnerpod.Pod(p), metav1.CreateOptions{})
+					_, err = client.CoreV1().Pods(nsBase).Create(ctx, contract.Pod(p), metav1.CreateOptions{})
 				}
 				if err != nil {
 					mu.Lock()

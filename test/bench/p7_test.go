@@ -31,8 +31,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
-	"actions.dev/runnerset-apiserver/pkg/scaler/runnerpod"
 )
 
 // The trickle's gaps: those of P1.one, so that a P2-sized burst (a few seconds of pod creation
@@ -194,7 +194,7 @@ func (b *bench) p7(ctx context.Context) (err error) {
 	}{{50, "p50"}, {99, "p99"}} {
 		b.add(Result{ID: "P7.kube." + q.name, Figure: fmt.Sprintf("a runner's Secret+Pod created by a plain client-go loop → pod seen, %s, beside the burst (baseline: the same probe beside the quiet trickle; context: the Kubernetes floor of P7)", q.name),
 			Value: percentile(loadedKube, q.p), Unit: "ms", Baseline: f64(percentile(quietKube, q.p)), Samples: len(loadedKube),
-			Note: fmt.Sprintf("in %s, one Secret+Pod pair (runnerpod.Secret/Pod) at a time, %s apart, as another client of the kube-apiserver (admin, not the server, not its rate limiter) for as long as each trickle phase ran (queueing to its last runner gone): what any client's runner objects take on this cluster in each phase; %d samples quiet, %d loaded", nsBase, p7ProbeGap, len(quietKube), len(loadedKube))})
+			Note: fmt.Sprintf("in %s, one Secret+Pod pair (contract.Secret/Pod) at a time, %s apart, as another client of the kube-apiserver (admin, not the server, not its rate limiter) for as long as each trickle phase ran (queueing to its last runner gone): what any client's runner objects take on this cluster in each phase; %d samples quiet, %d loaded", nsBase, p7ProbeGap, len(quietKube), len(loadedKube))})
 	}
 	b.add(Result{ID: "P7.burst", Figure: fmt.Sprintf("burst of %d jobs beside the trickle → %d runner pods exist (context)", n, n),
 		Value: rate, Unit: "pods/s", Samples: n, Note: burstNote})
@@ -304,12 +304,12 @@ func (p *p7Probe) start(ctx context.Context) func() []float64 {
 		for pctx.Err() == nil {
 			p.n++
 			name := fmt.Sprintf("%s-%04d", p7ProbeName, p.n)
-			rp := runnerpod.Params{RunnerSet: p.rs, Name: name, Owner: p.ref, ScaleSetID: 1, RunnerID: p.n,
+			rp := contract.Params{RunnerSet: p.rs, Name: name, Owner: p.ref, ScaleSetID: 1, RunnerID: p.n,
 				KubernetesModeServiceAccount: p7ProbeName + "-kube-mode", ProxySecretName: p7ProbeName + "-runner-proxy", UserAgent: "runnerset-apiserver/bench"}
 			begin := time.Now()
-			_, err := p.client.CoreV1().Secrets(nsBase).Create(pctx, runnerpod.Secret(rp, jit), metav1.CreateOptions{})
+			_, err := p.client.CoreV1().Secrets(nsBase).Create(pctx, contract.Secret(rp, jit), metav1.CreateOptions{})
 			if err == nil {
-				_, err = p.client.CoreV1().Pods(nsBase).Create(pctx, runnerpod.Pod(rp), metav1.CreateOptions{})
+				_, err = p.client.CoreV1().Pods(nsBase).Create(pctx, contract.Pod(rp), metav1.CreateOptions{})
 			}
 			if err != nil {
 				if pctx.Err() == nil {

@@ -45,8 +45,6 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	generatedopenapi "actions.dev/runnerset-apiserver/pkg/generated/openapi"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
-	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
-	"actions.dev/runnerset-apiserver/pkg/scaler"
 )
 
 // Options are the command's flags. The generic server's recommended options are used without
@@ -107,6 +105,25 @@ func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet) {
 			"A RunnerSet naming another host is refused (422); a host GitHub returns outside the list gives condition GitHubAuthenticated=False (HostNotAllowed).")
 	fs.Int32Var(&o.MaxRunners, "max-runners-per-runnerset", o.MaxRunners, "The most runners one RunnerSet may ask for (spec.maxRunners, spec.minRunners, kubectl scale); above it a 422. 0: no cap.")
 	fs.IntVar(&o.MaxPerNamespace, "max-runnersets-per-namespace", o.MaxPerNamespace, "The most RunnerSets one namespace may hold; creating one more is refused (422). 0: no cap.")
+}
+
+// Validate checks the scaler flags.
+func (o *ScalerOptions) Validate() []error {
+	var errs []error
+	for name, d := range map[string]time.Duration{"--drain-timeout": o.DrainTimeout, "--github-give-up": o.GitHubGiveUp,
+		"--leader-elect-lease-duration": o.LeaseDuration, "--leader-elect-renew-deadline": o.RenewDeadline, "--leader-elect-retry-period": o.RetryPeriod} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", name, d))
+		}
+	}
+	if o.CreateParallel <= 0 {
+		errs = append(errs, fmt.Errorf("--runner-create-parallelism must be positive, got %d", o.CreateParallel))
+	}
+	if o.LeaderElect && (o.RenewDeadline >= o.LeaseDuration || o.RetryPeriod >= o.RenewDeadline) {
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%s) must exceed --leader-elect-renew-deadline (%s), which must exceed --leader-elect-retry-period (%s)",
+			o.LeaseDuration, o.RenewDeadline, o.RetryPeriod))
+	}
+	return errs
 }
 
 // AddFlags registers the scaler flags.
@@ -179,6 +196,7 @@ func (o *Options) Validate() error {
 	if o.SigningKeySecret == "" {
 		errs = append(errs, fmt.Errorf("--signing-key-secret must name a Secret"))
 	}
+	errs = append(errs, o.Scaler.Validate()...)
 	if o.MemoryLimit != "" {
 		if _, _, err := memoryLimit(o.MemoryLimit, false, nil); err != nil {
 			errs = append(errs, err)
@@ -226,43 +244,19 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts, err := hostallow.Parse(o.Policy.AllowedHosts)
-	if err != nil {
-		return nil, err
-	}
-	userAgent := "runnerset-apiserver/" + baseversion.Get().GitVersion
-	factory := &scaler.SecretFactory{KubeClient: kubeClient, UserAgent: userAgent, Clock: clock.RealClock{}, Hosts: hosts}
+	host, _ := os.Hostname()
 	extra := apiserver.ExtraConfig{
-		KubeClient: kubeClient, GitHub: factory, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
-		Policy: runnerset.Policy{Hosts: hosts, MaxRunners: o.Policy.MaxRunners, MaxPerNamespace: o.Policy.MaxPerNamespace},
-	}
-	if o.Scaler.Enabled {
-		extra.Scaler = o.scalerConfig(kubeClient, factory, userAgent)
+		KubeClient: kubeClient, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
+		AllowedGitHubHosts: o.Policy.AllowedHosts, MaxRunnersPerRunnerSet: o.Policy.MaxRunners, MaxRunnerSetsPerNamespace: o.Policy.MaxPerNamespace,
+		UserAgent: "runnerset-apiserver/" + baseversion.Get().GitVersion,
+		Scaler: apiserver.ScalerOptions{
+			Enabled: o.Scaler.Enabled, LeaderElect: o.Scaler.LeaderElect, LeaseNamespace: o.Scaler.LeaseNamespace,
+			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
+			DrainTimeout: o.Scaler.DrainTimeout, GitHubGiveUp: o.Scaler.GitHubGiveUp, CreateParallelism: o.Scaler.CreateParallel,
+			Identity: host + "_" + string(uuid.NewUUID()),
+		},
 	}
 	return &apiserver.Config{GenericConfig: serverConfig, ExtraConfig: extra}, nil
-}
-
-func (o *Options) scalerConfig(kubeClient kubernetes.Interface, factory scaler.ClientFactory, userAgent string) *scaler.Config {
-	host, _ := os.Hostname()
-	identity := host + "_" + string(uuid.NewUUID())
-	ns := o.Scaler.LeaseNamespace
-	if ns == "" {
-		ns = o.namespace()
-	}
-	return &scaler.Config{
-		KubeClient: kubeClient,
-		GitHub:     factory,
-		Clock:      clock.RealClock{},
-		Identity:   identity,
-		UserAgent:  userAgent,
-		LeaderElection: scaler.LeaderElectionConfig{
-			Enabled: o.Scaler.LeaderElect, Namespace: ns,
-			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
-		},
-		CreateConcurrency: o.Scaler.CreateParallel,
-		DrainTimeout:      o.Scaler.DrainTimeout,
-		GitHubGiveUp:      o.Scaler.GitHubGiveUp,
-	}
 }
 
 // namespace is the server's own namespace.

@@ -34,8 +34,8 @@ import (
 	"github.com/google/go-github/v62/github"
 	"k8s.io/utils/clock"
 
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
 // AdminToken is what the runner-registration exchange hands out: where the Actions Service

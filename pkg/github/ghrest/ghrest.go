@@ -30,8 +30,8 @@ import (
 
 	"github.com/google/go-github/v62/github"
 
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
 // PerPage is the page size asked for (GitHub's maximum).

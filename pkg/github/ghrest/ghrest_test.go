@@ -29,9 +29,9 @@ import (
 	"testing"
 	"time"
 
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
 type apiRunner struct {

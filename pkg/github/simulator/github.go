@@ -31,7 +31,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
 // GitHub's limits on App JWTs.

@@ -25,8 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
 // Job states, as JobStatus.State reports them.

@@ -18,16 +18,16 @@ package validation
 
 import (
 	"fmt"
-	"strings"
 	"regexp"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/contract"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
 // MaxNameLength keeps a RunnerSet's name usable as a label value and as the prefix of its runner

@@ -20,13 +20,13 @@ package runner
 
 import (
 	"strconv"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 )
 
 // FromPod builds the Runner a pod stands for. Its identity (name, uid, resourceVersion, labels,
@@ -50,48 +50,20 @@ func FromPod(pod *corev1.Pod) *actions.Runner {
 			Pod:        podState(pod),
 		},
 	}
-	if a[v1alpha1.AnnotationJobRequestID] != "" {
-		job := &actions.RunnerJob{
-			RequestID:   atoi(a[v1alpha1.AnnotationJobRequestID]),
-			JobID:       a[v1alpha1.AnnotationJobID],
-			Repository:  a[v1alpha1.AnnotationJobRepository],
-			WorkflowRef: a[v1alpha1.AnnotationJobWorkflowRef],
-			DisplayName: a[v1alpha1.AnnotationJobDisplayName],
-			RunID:       atoi(a[v1alpha1.AnnotationJobRunID]),
-			Result:      a[v1alpha1.AnnotationJobResult],
-		}
-		if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationJobStarted]); err == nil {
-			job.Started = &metav1.Time{Time: t}
+	if j := contract.JobOf(pod); j != nil {
+		job := &actions.RunnerJob{RequestID: j.RequestID, JobID: j.ID, Repository: j.Repository, WorkflowRef: j.WorkflowRef,
+			DisplayName: j.DisplayName, RunID: j.RunID, Result: j.Result}
+		if !j.Started.IsZero() {
+			job.Started = &metav1.Time{Time: j.Started}
 		}
 		r.Status.Job = job
 	}
-	r.Status.GitHub = gitHubState(pod, r.Status.Job)
+	status, busy := contract.GitHubState(pod)
+	r.Status.GitHub = actions.RunnerGitHubState{Status: status, Busy: busy}
 	if r.Status.RunnerID == 0 {
 		r.Status.Drift = actions.DriftClusterOnly
 	}
 	return r
-}
-
-// gitHubState is GitHub's side as far as the cluster knows it: a runner with a started job is
-// online and busy; otherwise the last online state the scaler recorded, or unknown.
-func gitHubState(pod *corev1.Pod, job *actions.RunnerJob) actions.RunnerGitHubState {
-	switch {
-	case job != nil && job.Result == "":
-		return actions.RunnerGitHubState{Status: "online", Busy: true}
-	case job != nil:
-		// Finished: an ephemeral runner goes offline and is deregistered.
-		return actions.RunnerGitHubState{Status: "offline"}
-	}
-	switch pod.Annotations[v1alpha1.AnnotationRunnerOnline] {
-	case "true":
-		return actions.RunnerGitHubState{Status: "online"}
-	case "false":
-		return actions.RunnerGitHubState{Status: "offline"}
-	}
-	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return actions.RunnerGitHubState{Status: "offline"}
-	}
-	return actions.RunnerGitHubState{Status: "unknown"}
 }
 
 func podState(pod *corev1.Pod) *actions.RunnerPod {

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package session
 
 import (
 	"context"
@@ -34,10 +34,10 @@ import (
 	"k8s.io/utils/clock"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/ghrest"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
 )
@@ -65,60 +65,91 @@ type cachedClient struct {
 
 var _ ClientFactory = &SecretFactory{}
 
+// inputs are the objects a RunnerSet's client is built from.
+type inputs struct {
+	secret       *corev1.Secret
+	proxySecrets []*corev1.Secret
+	caPEM        []byte
+}
+
 // ForRunnerSet implements ClientFactory.
 func (f *SecretFactory) ForRunnerSet(ctx context.Context, rs *v1alpha1.RunnerSet) (ScaleSetClient, error) {
 	if err := f.checkHost(rs.Spec.GitHubConfigURL); err != nil {
 		return nil, err
 	}
 	key := rs.Namespace + "/" + rs.Name
-	secret, err := f.KubeClient.CoreV1().Secrets(rs.Namespace).Get(ctx, rs.Spec.GitHubConfigSecret, metav1.GetOptions{})
+	in, err := f.read(ctx, rs)
 	if apierrors.IsNotFound(err) && rs.DeletionTimestamp != nil {
 		// Deleted together with its RunnerSet (kubectl delete -f, helm uninstall): the drain
 		// still needs GitHub, with the credentials it last had.
-		f.mu.Lock()
-		c, ok := f.cache[key]
-		f.mu.Unlock()
-		if ok {
+		if c, ok := f.cached(key); ok {
 			return c.client, nil
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading Secret %s/%s: %w", rs.Namespace, rs.Spec.GitHubConfigSecret, err)
+		return nil, err
 	}
-	var proxySecrets []*corev1.Secret
+	fp := fingerprint(rs, in.secret, in.proxySecrets, in.caPEM)
+	if c, ok := f.cached(key); ok && c.fingerprint == fp {
+		return c.client, nil
+	}
+	c, err := f.build(rs, in)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cache == nil {
+		f.cache = map[string]cachedClient{}
+	}
+	f.cache[key] = cachedClient{fingerprint: fp, client: c}
+	return c, nil
+}
+
+func (f *SecretFactory) cached(key string) (cachedClient, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.cache[key]
+	return c, ok
+}
+
+// read reads the RunnerSet's credentials Secret, its proxies' Secrets and its CA.
+func (f *SecretFactory) read(ctx context.Context, rs *v1alpha1.RunnerSet) (inputs, error) {
+	var in inputs
+	secret, err := f.KubeClient.CoreV1().Secrets(rs.Namespace).Get(ctx, rs.Spec.GitHubConfigSecret, metav1.GetOptions{})
+	if err != nil {
+		return in, fmt.Errorf("reading Secret %s/%s: %w", rs.Namespace, rs.Spec.GitHubConfigSecret, err)
+	}
+	in.secret = secret
 	if px := rs.Spec.Proxy; px != nil {
 		for _, s := range []*v1alpha1.ProxyServerConfig{px.HTTP, px.HTTPS} {
 			if s != nil && s.CredentialSecretRef != "" {
 				ps, err := f.KubeClient.CoreV1().Secrets(rs.Namespace).Get(ctx, s.CredentialSecretRef, metav1.GetOptions{})
 				if err != nil {
-					return nil, fmt.Errorf("reading proxy Secret %s/%s: %w", rs.Namespace, s.CredentialSecretRef, err)
+					return in, fmt.Errorf("reading proxy Secret %s/%s: %w", rs.Namespace, s.CredentialSecretRef, err)
 				}
-				proxySecrets = append(proxySecrets, ps)
+				in.proxySecrets = append(in.proxySecrets, ps)
 			}
 		}
 	}
-	var caPEM []byte
 	if tls := rs.Spec.GitHubServerTLS; tls != nil && tls.CertificateFrom != nil && tls.CertificateFrom.ConfigMapKeyRef != nil {
 		ref := tls.CertificateFrom.ConfigMapKeyRef
 		cm, err := f.KubeClient.CoreV1().ConfigMaps(rs.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("reading CA ConfigMap %s/%s: %w", rs.Namespace, ref.Name, err)
+			return in, fmt.Errorf("reading CA ConfigMap %s/%s: %w", rs.Namespace, ref.Name, err)
 		}
-		caPEM = []byte(cm.Data[ref.Key])
+		in.caPEM = []byte(cm.Data[ref.Key])
 	}
-	fp := fingerprint(rs, secret, proxySecrets, caPEM)
-	f.mu.Lock()
-	if c, ok := f.cache[key]; ok && c.fingerprint == fp {
-		f.mu.Unlock()
-		return c.client, nil
-	}
-	f.mu.Unlock()
+	return in, nil
+}
 
-	creds, err := auth.FromSecretData(secret.Data)
+// build makes the client: credentials, proxy, CA, and the host check on every request.
+func (f *SecretFactory) build(rs *v1alpha1.RunnerSet, in inputs) (*sessionClient, error) {
+	creds, err := auth.FromSecretData(in.secret.Data)
 	if err != nil {
 		return nil, fmt.Errorf("Secret %s/%s: %w", rs.Namespace, rs.Spec.GitHubConfigSecret, err)
 	}
-	proxy, err := proxyFunc(rs.Spec.Proxy, proxySecrets)
+	proxy, err := proxyFunc(rs.Spec.Proxy, in.proxySecrets)
 	if err != nil {
 		return nil, err
 	}
@@ -128,9 +159,9 @@ func (f *SecretFactory) ForRunnerSet(ctx context.Context, rs *v1alpha1.RunnerSet
 		proxy = f.Hosts.Proxy(proxy) // a tenant's proxy is a host the server dials for her
 	}
 	var roots *x509.CertPool
-	if len(caPEM) > 0 {
+	if len(in.caPEM) > 0 {
 		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(caPEM) {
+		if !roots.AppendCertsFromPEM(in.caPEM) {
 			return nil, fmt.Errorf("githubServerTLS: no PEM certificate in ConfigMap key %s", rs.Spec.GitHubServerTLS.CertificateFrom.ConfigMapKeyRef.Key)
 		}
 	}
@@ -151,14 +182,7 @@ func (f *SecretFactory) ForRunnerSet(ctx context.Context, rs *v1alpha1.RunnerSet
 	if err != nil {
 		return nil, err
 	}
-	c := &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), configURL: cu}
-	f.mu.Lock()
-	if f.cache == nil {
-		f.cache = map[string]cachedClient{}
-	}
-	f.cache[key] = cachedClient{fingerprint: fp, client: c}
-	f.mu.Unlock()
-	return c, nil
+	return &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), configURL: cu}, nil
 }
 
 func fingerprint(rs *v1alpha1.RunnerSet, secret *corev1.Secret, proxySecrets []*corev1.Secret, ca []byte) string {

@@ -14,9 +14,13 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package runners
 
-import "time"
+import (
+	"time"
+
+	"actions.dev/runnerset-apiserver/pkg/contract"
+)
 
 // jobLedger pairs what the cluster says about finished runners with what GitHub says about
 // their jobs. GitHub's statistics count a job as assigned until its JobCompleted message, and a
@@ -112,17 +116,17 @@ func (l *jobLedger) finished(name string, runnerID int, hadJob bool, now time.Ti
 // slots are the runners that hold a slot of the desired count, as GitHub last said: a runner
 // whose job GitHub reported completed while its pod still runs is about to exit and holds none,
 // and one GitHub reported running a job is busy, whether or not its pod shows the job yet.
-func (l *jobLedger) slots(runners []Runner) []Runner {
+func (l *jobLedger) slots(runners []contract.Runner) []contract.Runner {
 	if len(l.completed) == 0 && len(l.started) == 0 {
 		return runners
 	}
-	out := make([]Runner, 0, len(runners))
+	out := make([]contract.Runner, 0, len(runners))
 	for _, r := range runners {
 		if _, done := l.completed[r.Name]; done {
 			continue
 		}
-		if _, busy := l.started[r.Name]; busy && r.Phase != PhaseSucceeded && r.Phase != PhaseFailed {
-			r.Phase = PhaseBusy
+		if _, busy := l.started[r.Name]; busy && r.Phase != contract.PhaseSucceeded && r.Phase != contract.PhaseFailed {
+			r.Phase = contract.PhaseBusy
 		}
 		out = append(out, r)
 	}

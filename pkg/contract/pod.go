@@ -14,9 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package runnerpod renders the Secret and Pod of one ephemeral runner from a RunnerSet. It is
-// pure: the same inputs give the same objects, which the tests pin down.
-package runnerpod
+package contract
+
+// The Secret and Pod of one ephemeral runner, rendered from its RunnerSet. Rendering is pure: the
+// same inputs give the same objects, which the tests pin down.
 
 import (
 	"crypto/sha256"
@@ -31,7 +32,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
-	"actions.dev/runnerset-apiserver/pkg/contract"
 )
 
 // Constants of the rendered pods, following ARC's chart so existing images and hooks work.
@@ -46,7 +46,6 @@ const (
 	dindExternals          = "dind-externals"
 	workVolume             = "work"
 	initExternalsName      = "init-dind-externals"
-	dindContainerName      = contract.DindContainerName
 )
 
 // Params are the inputs of one runner.
@@ -68,14 +67,9 @@ type Params struct {
 	UserAgent string
 }
 
-// Labels are the labels every object of a runner carries; its pod carries ARC's too.
-func Labels(runnerSet string) map[string]string {
-	return contract.RunnerLabels(runnerSet)
-}
-
 // scaleSet is what the pod's ARC labels and annotations are computed from.
-func scaleSet(rs *v1alpha1.RunnerSet) contract.ScaleSet {
-	return contract.ScaleSet{
+func scaleSet(rs *v1alpha1.RunnerSet) ScaleSet {
+	return ScaleSet{
 		Name: rs.Name, Namespace: rs.Namespace, ConfigURL: rs.Spec.GitHubConfigURL,
 		ScaleSetName: rs.Spec.RunnerScaleSetName, RunnerGroup: rs.Spec.RunnerGroup,
 	}
@@ -100,7 +94,7 @@ func Secret(p Params, encodedJITConfig string) *corev1.Secret {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            p.Name,
 			Namespace:       p.RunnerSet.Namespace,
-			Labels:          Labels(p.RunnerSet.Name),
+			Labels:          RunnerLabels(p.RunnerSet.Name),
 			Annotations:     map[string]string{v1alpha1.AnnotationRunnerID: strconv.Itoa(p.RunnerID), v1alpha1.AnnotationScaleSetID: strconv.Itoa(p.ScaleSetID)},
 			OwnerReferences: []metav1.OwnerReference{p.Owner},
 		},
@@ -118,10 +112,10 @@ func Pod(p Params) *corev1.Pod {
 	// replace.
 	labels := map[string]string{}
 	maps.Copy(labels, tmpl.Labels)
-	maps.Copy(labels, contract.PodLabels(scaleSet(rs)))
+	maps.Copy(labels, PodLabels(scaleSet(rs)))
 	annotations := map[string]string{}
 	maps.Copy(annotations, tmpl.Annotations)
-	maps.Copy(annotations, contract.PodAnnotations(scaleSet(rs)))
+	maps.Copy(annotations, PodAnnotations(scaleSet(rs)))
 	annotations[v1alpha1.AnnotationTemplateHash] = TemplateHash(rs)
 	annotations[v1alpha1.AnnotationScaleSetID] = strconv.Itoa(p.ScaleSetID)
 	annotations[v1alpha1.AnnotationRunnerID] = strconv.Itoa(p.RunnerID)
@@ -305,8 +299,8 @@ func addDind(spec *corev1.PodSpec) {
 			VolumeMounts: []corev1.VolumeMount{{Name: dindExternals, MountPath: "/home/runner/tmpDir"}},
 		}
 	}
-	dind := takeContainer(&spec.InitContainers, dindContainerName)
-	if fromContainers := takeContainer(&spec.Containers, dindContainerName); dind == nil {
+	dind := takeContainer(&spec.InitContainers, DindContainerName)
+	if fromContainers := takeContainer(&spec.Containers, DindContainerName); dind == nil {
 		dind = fromContainers
 	}
 	spec.InitContainers = append([]corev1.Container{*externals, dindSidecar(dind)}, spec.InitContainers...)
@@ -338,7 +332,7 @@ func takeContainer(list *[]corev1.Container, name string) *corev1.Container {
 // its dind sidecar, keeping whatever the template set. It is always a restarting init
 // container: as a plain container, dockerd would keep the pod running after the runner exits.
 func dindSidecar(c *corev1.Container) corev1.Container {
-	d := corev1.Container{Name: dindContainerName}
+	d := corev1.Container{Name: DindContainerName}
 	if c != nil {
 		d = *c
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package session
 
 import (
 	"context"
@@ -78,12 +78,12 @@ func withDeletePreconditions(cs *fake.Clientset) *fake.Clientset {
 
 func TestClaims(t *testing.T) {
 	ctx := context.Background()
-	alive := map[owner]bool{}
-	c := &claims{configMaps: withDeletePreconditions(fake.NewClientset()).CoreV1(), namespace: "runnerset-system",
-		alive: func(_ context.Context, o owner) (bool, error) { return alive[o], nil }}
+	alive := map[Owner]bool{}
+	c := NewClaims(withDeletePreconditions(fake.NewClientset()).CoreV1(), "runnerset-system",
+		func(_ context.Context, o Owner) (bool, error) { return alive[o], nil })
 	place := scaleSetPlace{ConfigURL: "https://github.com/acme", GroupID: 1, Name: "linux-small"}
-	alice := owner{Namespace: "team-a", Name: "linux-small", UID: "a1"}
-	bob := owner{Namespace: "team-b", Name: "linux-small", UID: "b1"}
+	alice := Owner{Namespace: "team-a", Name: "linux-small", UID: "a1"}
+	bob := Owner{Namespace: "team-b", Name: "linux-small", UID: "b1"}
 	alive[alice], alive[bob] = true, true
 
 	mine, holder, err := c.acquire(ctx, place, alice)
@@ -94,7 +94,7 @@ func TestClaims(t *testing.T) {
 	again, holder, err := c.acquire(ctx, place, alice)
 	require.NoError(t, err)
 	require.Nil(t, holder)
-	assert.Equal(t, 42, again.ScaleSetID, "the owner finds its scale set id again")
+	assert.Equal(t, 42, again.ScaleSetID, "the Owner finds its scale set id again")
 
 	_, holder, err = c.acquire(ctx, place, bob)
 	require.NoError(t, err)
@@ -116,14 +116,14 @@ func TestClaims(t *testing.T) {
 	assert.Equal(t, 42, taken.ScaleSetID, "the scale set is adopted with its id")
 	assert.Equal(t, bob, taken.Owner)
 
-	// A new incarnation under alice's name is a new owner too.
+	// A new incarnation under alice's name is a new Owner too.
 	alive[bob] = true
-	reborn := owner{Namespace: "team-a", Name: "linux-small", UID: "a2"}
+	reborn := Owner{Namespace: "team-a", Name: "linux-small", UID: "a2"}
 	_, holder, err = c.acquire(ctx, place, reborn)
 	require.NoError(t, err)
 	assert.Equal(t, &bob, holder)
 
-	// A stale release (the claim changed hands since) leaves the new owner's claim alone.
+	// A stale release (the claim changed hands since) leaves the new Owner's claim alone.
 	require.NoError(t, c.release(ctx, mine))
 	still, err := c.mine(ctx, bob)
 	require.NoError(t, err)

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package session
 
 import (
 	"context"
@@ -39,12 +39,8 @@ const (
 // progressPause so that the next message carries what came meanwhile. A message offering or
 // assigning jobs is never followed by a pause, nor is one the long poll had to wait for, so a
 // job arriving at a quiet scale set gets its runner as fast as before.
-func (w *worker) batchProgress(ctx context.Context, msg *actions.Message, polled time.Duration) {
-	if polled > waitingAlready {
-		return
-	}
-	jobs, err := actions.ParseJobMessages(msg.Body)
-	if err != nil || len(jobs) == 0 {
+func (s *Session) batchProgress(ctx context.Context, jobs []actions.JobMessage, polled time.Duration) {
+	if polled > waitingAlready || len(jobs) == 0 {
 		return
 	}
 	for _, j := range jobs {
@@ -54,6 +50,6 @@ func (w *worker) batchProgress(ctx context.Context, msg *actions.Message, polled
 	}
 	select {
 	case <-ctx.Done():
-	case <-w.m.cfg.Clock.After(progressPause):
+	case <-s.cfg.Clock.After(progressPause):
 	}
 }

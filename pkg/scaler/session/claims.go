@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package session
 
 import (
 	"context"
@@ -30,7 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
 // A scale set on GitHub belongs to one RunnerSet. GitHub's scale sets have no field that could
@@ -53,13 +53,13 @@ const (
 	claimKeyScaleSetID     = "scaleSetId"
 )
 
-// owner is the RunnerSet a claim belongs to.
-type owner struct {
+// Owner is the RunnerSet a claim belongs to.
+type Owner struct {
 	Namespace, Name string
 	UID             types.UID
 }
 
-func (o owner) String() string { return o.Namespace + "/" + o.Name }
+func (o Owner) String() string { return o.Namespace + "/" + o.Name }
 
 // scaleSetPlace is where a scale set is on GitHub: names are unique in a runner group of one
 // repository, organization or enterprise.
@@ -84,7 +84,7 @@ func (p scaleSetPlace) claimName() string {
 // claim is one recorded ownership.
 type claim struct {
 	Place      scaleSetPlace
-	Owner      owner
+	Owner      Owner
 	ScaleSetID int
 	cm         *corev1.ConfigMap
 }
@@ -95,7 +95,7 @@ func claimFrom(cm *corev1.ConfigMap) *claim {
 	id, _ := strconv.Atoi(d[claimKeyScaleSetID])
 	return &claim{
 		Place:      scaleSetPlace{ConfigURL: d[claimKeyConfigURL], GroupID: group, Name: d[claimKeyScaleSetName]},
-		Owner:      owner{Namespace: d[claimKeyOwnerNamespace], Name: d[claimKeyOwnerName], UID: types.UID(d[claimKeyOwnerUID])},
+		Owner:      Owner{Namespace: d[claimKeyOwnerNamespace], Name: d[claimKeyOwnerName], UID: types.UID(d[claimKeyOwnerUID])},
 		ScaleSetID: id, cm: cm,
 	}
 }
@@ -121,16 +121,21 @@ func (c *claim) configMap(namespace string) *corev1.ConfigMap {
 	return cm
 }
 
-// claims reads and writes the claims. alive tells whether a RunnerSet still exists with that
-// uid: a claim whose owner is gone (deleted while GitHub was unreachable, say) is taken over.
-type claims struct {
+// Claims reads and writes the claims. alive tells whether a RunnerSet still exists with that
+// uid: a claim whose Owner is gone (deleted while GitHub was unreachable, say) is taken over.
+type Claims struct {
 	configMaps corev1client.ConfigMapsGetter
 	namespace  string
-	alive      func(ctx context.Context, o owner) (bool, error)
+	alive      func(ctx context.Context, o Owner) (bool, error)
+}
+
+// NewClaims keeps claims as ConfigMaps in namespace, the server's own.
+func NewClaims(configMaps corev1client.ConfigMapsGetter, namespace string, alive func(ctx context.Context, o Owner) (bool, error)) *Claims {
+	return &Claims{configMaps: configMaps, namespace: namespace, alive: alive}
 }
 
 // acquire claims place for me. It returns the claim, or the owner that holds it instead.
-func (s *claims) acquire(ctx context.Context, place scaleSetPlace, me owner) (*claim, *owner, error) {
+func (s *Claims) acquire(ctx context.Context, place scaleSetPlace, me Owner) (*claim, *Owner, error) {
 	cms := s.configMaps.ConfigMaps(s.namespace)
 	for attempt := 0; attempt < 5; attempt++ {
 		cm, err := cms.Get(ctx, place.claimName(), metav1.GetOptions{})
@@ -171,11 +176,11 @@ func (s *claims) acquire(ctx context.Context, place scaleSetPlace, me owner) (*c
 		taken.cm = updated
 		return taken, nil, nil
 	}
-	return nil, nil, fmt.Errorf("the scale set's owner record keeps changing")
+	return nil, nil, fmt.Errorf("the scale set's Owner record keeps changing")
 }
 
 // record writes the scale set id into c.
-func (s *claims) record(ctx context.Context, c *claim, id int) error {
+func (s *Claims) record(ctx context.Context, c *claim, id int) error {
 	if c.ScaleSetID == id {
 		return nil
 	}
@@ -190,7 +195,7 @@ func (s *claims) record(ctx context.Context, c *claim, id int) error {
 }
 
 // mine lists the claims me holds.
-func (s *claims) mine(ctx context.Context, me owner) ([]*claim, error) {
+func (s *Claims) mine(ctx context.Context, me Owner) ([]*claim, error) {
 	l, err := s.configMaps.ConfigMaps(s.namespace).List(ctx, metav1.ListOptions{LabelSelector: labelClaimOwnerUID + "=" + string(me.UID)})
 	if err != nil {
 		return nil, err
@@ -205,7 +210,7 @@ func (s *claims) mine(ctx context.Context, me owner) ([]*claim, error) {
 }
 
 // release gives c up, unless someone else took it meanwhile.
-func (s *claims) release(ctx context.Context, c *claim) error {
+func (s *Claims) release(ctx context.Context, c *claim) error {
 	if c.cm == nil {
 		return nil
 	}

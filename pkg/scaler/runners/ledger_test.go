@@ -14,11 +14,13 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package runners
 
 import (
 	"testing"
 	"time"
+
+	"actions.dev/runnerset-apiserver/pkg/contract"
 )
 
 func TestJobLedger(t *testing.T) {
@@ -27,7 +29,7 @@ func TestJobLedger(t *testing.T) {
 
 	// GitHub reported a job started before the pod shows it: the runner is busy.
 	l.observe([]string{"a", "b"}, nil, t0)
-	if got := l.slots([]Runner{{Name: "a", Phase: PhaseIdle}}); len(got) != 1 || got[0].Phase != PhaseBusy {
+	if got := l.slots([]contract.Runner{{Name: "a", Phase: contract.PhaseIdle}}); len(got) != 1 || got[0].Phase != contract.PhaseBusy {
 		t.Errorf("slots %v, want a busy", got)
 	}
 
@@ -46,7 +48,7 @@ func TestJobLedger(t *testing.T) {
 	// GitHub's JobCompleted comes first: while the pod still runs, the runner holds no slot;
 	// when it ends, GitHub has removed the runner and nothing is awaited.
 	l.observe(nil, []string{"b"}, t0.Add(4*time.Second))
-	if got := l.slots([]Runner{{Name: "b", Phase: PhaseBusy}, {Name: "x", Phase: PhaseIdle}}); len(got) != 1 || got[0].Name != "x" {
+	if got := l.slots([]contract.Runner{{Name: "b", Phase: contract.PhaseBusy}, {Name: "x", Phase: contract.PhaseIdle}}); len(got) != 1 || got[0].Name != "x" {
 		t.Errorf("slots %v, want only x", got)
 	}
 	if end := l.finished("b", 12, true, t0.Add(5*time.Second)); end != endCompleted {

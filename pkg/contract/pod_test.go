@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package runnerpod
+package contract
 
 import (
 	"testing"
@@ -259,7 +259,7 @@ func TestPodLabelsAndAnnotations(t *testing.T) {
 				assert.Equal(t, v, pod.Annotations[k], k)
 			}
 			assert.Equal(t, "kept", pod.Annotations["note"])
-			assert.Equal(t, Labels("linux"), Secret(p, "blob").Labels, "the Secret carries ours only")
+			assert.Equal(t, RunnerLabels("linux"), Secret(p, "blob").Labels, "the Secret carries ours only")
 		})
 	}
 }

@@ -14,17 +14,20 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+// Package metrics holds the scaler's Prometheus metrics: ARC's listener and controller names
+// and labels, so existing dashboards work, and runnerset_scaler_* of our own.
+package metrics
 
 import (
+	"math"
 	"sync"
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
-	"actions.dev/runnerset-apiserver/pkg/github/configurl"
 )
 
 // Metrics keep ARC's listener and controller names and labels, so existing dashboards work; the
@@ -59,21 +62,23 @@ var (
 	jobExecution = metrics.NewHistogramVec(&metrics.HistogramOpts{Name: "gha_job_execution_duration_seconds", Help: "From a runner taking the job to its end.",
 		Buckets: jobBuckets, StabilityLevel: metrics.ALPHA}, append(append([]string{}, jobLabels...), "job_result"))
 
-	reconcileDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_reconcile_duration_seconds",
+	// ReconcileDuration, RunnerCreateDuration and MessageLatency time the scaler's steps.
+	ReconcileDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_reconcile_duration_seconds",
 		Help: "Time of one reconcile of a RunnerSet's runners.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
-	runnerCreateDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_runner_create_duration_seconds",
+	RunnerCreateDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_runner_create_duration_seconds",
 		Help: "Time to register a runner (JIT config) and create its Secret and pod.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
-	messageLatency = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_message_handling_seconds",
+	MessageLatency = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_message_handling_seconds",
 		Help: "Time to acknowledge a message, acquire its jobs and record what it says.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
 
 	registerOnce sync.Once
 )
 
-func registerMetrics() {
+// Register registers the metrics with the server's registry (once).
+func Register() {
 	registerOnce.Do(func() {
 		for _, c := range []metrics.Registerable{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
 			maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners, startedJobs, completedJobs,
-			jobStartup, jobExecution, reconcileDuration, runnerCreateDuration, messageLatency} {
+			jobStartup, jobExecution, ReconcileDuration, RunnerCreateDuration, MessageLatency} {
 			legacyregistry.MustRegister(c)
 		}
 	})
@@ -88,7 +93,13 @@ func scaleSetMetricLabels(rs *v1alpha1.RunnerSet) []string {
 	return []string{ent, org, repo, rs.Name, rs.Namespace}
 }
 
-func recordStatistics(rs *v1alpha1.RunnerSet, st *actions.Statistics, desired int, c counts, listening bool) {
+// Counts are a RunnerSet's runners by phase, for the ephemeral-runner gauges.
+type Counts struct {
+	Pending, Idle, Busy, Failed int
+}
+
+// RecordStatistics sets a RunnerSet's gauges.
+func RecordStatistics(rs *v1alpha1.RunnerSet, st *actions.Statistics, desired int, c Counts, listening bool) {
 	l := scaleSetMetricLabels(rs)
 	if st != nil {
 		assignedJobs.WithLabelValues(l...).Set(float64(st.TotalAssignedJobs))
@@ -102,11 +113,15 @@ func recordStatistics(rs *v1alpha1.RunnerSet, st *actions.Statistics, desired in
 		minR = int(*rs.Spec.MinRunners)
 	}
 	minRunnersGauge.WithLabelValues(l...).Set(float64(minR))
-	maxRunnersGauge.WithLabelValues(l...).Set(float64(MaxCapacity(rs.Spec.MaxRunners)))
+	maxR := math.MaxInt32
+	if rs.Spec.MaxRunners != nil {
+		maxR = int(*rs.Spec.MaxRunners)
+	}
+	maxRunnersGauge.WithLabelValues(l...).Set(float64(maxR))
 	desiredRunners.WithLabelValues(l...).Set(float64(desired))
-	pendingERs.WithLabelValues(l...).Set(float64(c.pending))
-	runningERs.WithLabelValues(l...).Set(float64(c.idle + c.busy))
-	failedERs.WithLabelValues(l...).Set(float64(c.failed))
+	pendingERs.WithLabelValues(l...).Set(float64(c.Pending))
+	runningERs.WithLabelValues(l...).Set(float64(c.Idle + c.Busy))
+	failedERs.WithLabelValues(l...).Set(float64(c.Failed))
 	v := 0.0
 	if listening {
 		v = 1
@@ -114,7 +129,8 @@ func recordStatistics(rs *v1alpha1.RunnerSet, st *actions.Statistics, desired in
 	runningListeners.WithLabelValues(l...).Set(v)
 }
 
-func forgetMetrics(rs *v1alpha1.RunnerSet) {
+// Forget drops a RunnerSet's gauges.
+func Forget(rs *v1alpha1.RunnerSet) {
 	l := scaleSetMetricLabels(rs)
 	for _, g := range []*metrics.GaugeVec{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
 		maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners} {
@@ -122,7 +138,8 @@ func forgetMetrics(rs *v1alpha1.RunnerSet) {
 	}
 }
 
-func recordJob(rs *v1alpha1.RunnerSet, j actions.JobMessage) {
+// RecordJob counts a job event and observes its durations, as ARC's listener does.
+func RecordJob(rs *v1alpha1.RunnerSet, j actions.JobMessage) {
 	var ent string
 	if c, err := configurl.Parse(rs.Spec.GitHubConfigURL); err == nil {
 		ent = c.Enterprise

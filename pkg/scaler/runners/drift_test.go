@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package scaler
+package runners
 
 import (
 	"context"
@@ -22,30 +22,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/ghrest"
 )
-
-// directory answers GetRunnerByName from a fixed table and counts the questions.
-type directory struct {
-	fakeGitHub
-	scaleSetOf map[string]int
-	asked      int
-}
-
-func (d *directory) GetRunnerByName(_ context.Context, name string) (*actions.RunnerReference, error) {
-	d.asked++
-	id, ok := d.scaleSetOf[name]
-	if !ok {
-		return nil, nil
-	}
-	return &actions.RunnerReference{ID: runnerIDs[name], Name: name, RunnerScaleSetID: id}, nil
-}
-
-var runnerIDs = map[string]int{"linux-small-mine1": 11, "linux-small-ghost": 12, "linux-small-alice": 21, "other-x": 31}
 
 func names(m map[string]ghrest.Runner) []string {
 	var out []string
@@ -60,28 +40,31 @@ func names(m map[string]ghrest.Runner) []string {
 // "linux", beside alice's in team-a (scale set 1) whose runners carry the label "linux" and
 // names starting with "linux-small-". Only bob's own runners are his, whatever their names.
 func TestDriftKnowsItsOwnRunners(t *testing.T) {
-	w := &worker{m: &Manager{}, namespace: "team-b", name: "linux-small", scaleSetID: 2}
-	rs := &v1alpha1.RunnerSet{ObjectMeta: metav1.ObjectMeta{Name: "linux-small", Namespace: "team-b"},
-		Spec: v1alpha1.RunnerSetSpec{RunnerScaleSetName: "linux"}}
-	dir := &directory{scaleSetOf: map[string]int{"linux-small-mine1": 2, "linux-small-ghost": 2, "linux-small-alice": 1, "other-x": 3}}
-	listed := []ghrest.Runner{
+	w := newWorld(t)
+	w.rs.Spec.RunnerScaleSetName = "linux"
+	dir := w.gh
+	dir.scaleSetOf = map[string]int{"linux-small-mine1": 2, "linux-small-ghost": 2, "linux-small-alice": 1, "other-x": 3}
+	dir.listed = []ghrest.Runner{
 		{ID: 11, Name: "linux-small-mine1", Labels: []string{"linux"}},
 		{ID: 12, Name: "linux-small-ghost", Labels: []string{"linux"}},
 		{ID: 21, Name: "linux-small-alice", Labels: []string{"linux-small", "linux"}},
 		{ID: 31, Name: "other-x", Labels: []string{"other"}},
 	}
-	runners := []Runner{{Name: "linux-small-mine1", RunnerID: 11}}
+	runners := []contract.Runner{{Name: "linux-small-mine1", RunnerID: 11}}
+	d := w.demand(0)
+	d.ScaleSetID = 2
+	p := &pass{rs: w.rs, d: d}
 
-	matched, githubOnly := w.ourGitHubRunners(context.Background(), dir, rs, listed, runners)
+	matched, githubOnly := w.r.ourGitHubRunners(context.Background(), p, dir.listed, runners)
 	assert.Equal(t, []string{"linux-small-mine1"}, names(matched), "a runner of ours is matched by its id")
 	assert.Equal(t, []string{"linux-small-ghost"}, names(githubOnly), "alice's runner, named and labelled like ours, is not ours")
 	assert.Equal(t, 2, dir.asked, "only runners with our scale set's label and no pod here are asked about")
 
-	_, again := w.ourGitHubRunners(context.Background(), dir, rs, listed, runners)
+	_, again := w.r.ourGitHubRunners(context.Background(), p, dir.listed, runners)
 	assert.Equal(t, []string{"linux-small-ghost"}, names(again))
 	assert.Equal(t, 2, dir.asked, "the answers are remembered while GitHub lists those runners")
 
-	w.scaleSetID = 0
-	_, none := w.ourGitHubRunners(context.Background(), dir, rs, listed, runners)
+	p.d.ScaleSetID = 0
+	_, none := w.r.ourGitHubRunners(context.Background(), p, dir.listed, runners)
 	assert.Empty(t, none, "without a scale set of its own, no runner is GitHub-only")
 }

@@ -1,0 +1,71 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package runners
+
+import (
+	"context"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/klog/v2"
+
+	"actions.dev/runnerset-apiserver/pkg/contract"
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+)
+
+// observeJobs records the job messages of a Demand in the ledger. They come in the same Demand
+// as the statistics that count them, so the two always agree.
+func (l *jobLedger) observeJobs(jobs []actions.JobMessage, now time.Time) {
+	var started, completed []string
+	for _, j := range jobs {
+		switch j.MessageType {
+		case actions.JobMessageStarted:
+			started = append(started, j.RunnerName)
+		case actions.JobMessageCompleted:
+			completed = append(completed, j.RunnerName)
+		}
+	}
+	if len(started)+len(completed) > 0 {
+		l.observe(started, completed, now)
+	}
+}
+
+// annotateJobs writes what GitHub said about runners' jobs onto their pods, once per message,
+// so every replica shows it without asking GitHub. It runs after new runners are created:
+// they do not wait for these writes, and until a pod shows its job the ledger counts it busy.
+func (r *Reconciler) annotateJobs(ctx context.Context, jobs []actions.JobMessage) {
+	for _, j := range jobs {
+		if j.RunnerName == "" {
+			continue
+		}
+		if pod, err := r.cfg.Pods.Pods(r.namespace).Get(j.RunnerName); err != nil || pod.DeletionTimestamp != nil {
+			continue // gone or going: nothing to show it on
+		}
+		a := contract.JobCompletedAnnotations(j.Result)
+		if j.MessageType == actions.JobMessageStarted {
+			started := j.RunnerAssignTime
+			if started.IsZero() {
+				started = r.cfg.Clock.Now()
+			}
+			a = contract.JobStartedAnnotations(contract.Job{RequestID: j.RunnerRequestID, ID: j.JobID, Repository: j.OwnerName + "/" + j.RepositoryName,
+				WorkflowRef: j.JobWorkflowRef, DisplayName: j.JobDisplayName, RunID: j.WorkflowRunID, Started: started})
+		}
+		if err := r.patchAnnotations(ctx, "pods", j.RunnerName, a); err != nil && !apierrors.IsNotFound(err) {
+			klog.FromContext(ctx).Error(err, "Recording the job on the runner pod failed", "runner", j.RunnerName)
+		}
+	}
+}

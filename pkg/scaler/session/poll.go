@@ -1,0 +1,167 @@
+/*
+Copyright 2026 The runnerset-apiserver Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
+)
+
+// pollAll long-polls until the session ends or the RunnerSet goes; it returns why GitHub ended
+// the session (nil when the RunnerSet is being deleted).
+func (s *Session) pollAll(ctx context.Context, session MessageSession, scaleSetID int) error {
+	var lastID int64
+	malformed := 0
+	for {
+		rs := s.runnerSet()
+		if rs == nil || rs.DeletionTimestamp != nil {
+			return nil
+		}
+		msg, polled, err := s.pollOnce(ctx, session, lastID, MaxCapacity(rs.Spec.MaxRunners))
+		switch {
+		case errors.Is(err, errInterrupted), errors.Is(err, actions.ErrEmptyResponse):
+			// maxRunners changed (poll again with the new capacity), or the broker answered 200
+			// with no body: nothing to do.
+			continue
+		case errors.Is(err, actions.ErrMalformedMessage) && ctx.Err() == nil:
+			malformed++
+			s.skipMalformed(ctx, rs, err, malformed)
+			continue
+		case errors.Is(err, actions.ErrScaleSetNotFound):
+			s.scaleSetLost(rs, scaleSetID)
+			return err
+		case err != nil:
+			if ctx.Err() == nil {
+				s.gitHubError(rs, err)
+				s.event(rs, corev1.EventTypeWarning, "SessionLost", "Lost the message session: %v", err)
+			}
+			return err
+		case msg == nil:
+			s.ok()
+			malformed = 0
+			continue // 202: nothing new within the long poll
+		}
+		malformed = 0
+		s.ok()
+		jobs, err := s.handleMessage(ctx, session, rs, msg)
+		if err != nil {
+			return err
+		}
+		lastID = msg.MessageID
+		s.batchProgress(ctx, jobs, polled)
+	}
+}
+
+// errInterrupted is a long poll ended by CapacityChanged.
+var errInterrupted = errors.New("long poll interrupted")
+
+// pollOnce is one long poll announcing capacity.
+func (s *Session) pollOnce(ctx context.Context, session MessageSession, lastID int64, capacity int) (*actions.Message, time.Duration, error) {
+	pollCtx, cancel := context.WithCancel(ctx)
+	s.poll.start(cancel, capacity)
+	polling := s.cfg.Clock.Now()
+	msg, err := session.GetMessage(pollCtx, lastID, capacity)
+	polled := s.cfg.Clock.Since(polling)
+	// Read before cancel below, which would make every error look like an interruption (and
+	// hide a lost session or scale set behind endless polls).
+	interrupted := pollCtx.Err() != nil
+	s.poll.end()
+	cancel()
+	if err != nil && ctx.Err() == nil && interrupted {
+		return nil, polled, errInterrupted
+	}
+	return msg, polled, err
+}
+
+// skipMalformed skips an answer that is truncated, not JSON or too large: there is nothing to
+// acknowledge and the session is fine, so it polls again, a little later each time the queue
+// keeps sending it.
+func (s *Session) skipMalformed(ctx context.Context, rs *v1alpha1.RunnerSet, err error, times int) {
+	klog.FromContext(ctx).Error(err, "Skipping a malformed answer of the message queue; polling again", "times", times)
+	if times == 1 || times%10 == 0 {
+		s.event(rs, corev1.EventTypeWarning, "MalformedMessage", "Skipped a malformed answer of the message queue: %v", err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.cfg.Clock.After(min(time.Duration(times)*time.Second, 30*time.Second)):
+	}
+}
+
+// handleMessage acknowledges a message, acquires the jobs it offers and publishes what it says.
+// The message is parsed once; a body that does not parse is skipped, not fatal: the statistics
+// still tell how many runners are needed.
+func (s *Session) handleMessage(ctx context.Context, session MessageSession, rs *v1alpha1.RunnerSet, msg *actions.Message) ([]actions.JobMessage, error) {
+	logger := klog.FromContext(ctx)
+	jobs, err := msg.JobMessages()
+	if err != nil {
+		logger.Error(err, "Skipping undecodable job messages", "messageID", msg.MessageID)
+	}
+	if err := session.DeleteMessage(ctx, msg.MessageID); err != nil {
+		return nil, fmt.Errorf("acknowledging message %d: %w", msg.MessageID, err)
+	}
+	started := s.cfg.Clock.Now()
+	defer func() { metrics.MessageLatency.Observe(s.cfg.Clock.Since(started).Seconds()) }()
+	if ids := actions.RequestIDs(jobs); len(ids) > 0 {
+		acquired, err := session.AcquireJobs(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("acquiring %d jobs: %w", len(ids), err)
+		}
+		logger.V(2).Info("Acquired jobs", "offered", len(ids), "acquired", len(acquired))
+	}
+	for _, j := range jobs {
+		metrics.RecordJob(rs, j)
+		if j.MessageType == actions.JobMessageStarted || j.MessageType == actions.JobMessageCompleted {
+			s.state.Jobs = append(s.state.Jobs, j)
+		}
+	}
+	if ValidStatistics(msg.Statistics) {
+		if msg.Statistics != nil {
+			s.state.Stats = msg.Statistics
+		}
+	} else {
+		logger.Error(nil, "Skipping impossible statistics (negative counts)", "messageID", msg.MessageID, "statistics", msg.Statistics)
+	}
+	now := metav1.NewTime(s.cfg.Clock.Now().Truncate(time.Second))
+	s.state.LastMessage = &now
+	s.emit()
+	return jobs, nil
+}
+
+// ValidStatistics refuses counts no service sends: a negative count would be taken for fewer
+// jobs and remove idle runners.
+func ValidStatistics(st *actions.Statistics) bool {
+	if st == nil {
+		return true
+	}
+	for _, n := range []int{st.TotalAvailableJobs, st.TotalAcquiredJobs, st.TotalAssignedJobs, st.TotalRunningJobs,
+		st.TotalRegisteredRunners, st.TotalBusyRunners, st.TotalIdleRunners} {
+		if n < 0 {
+			return false
+		}
+	}
+	return true
+}
