@@ -4,6 +4,10 @@ SHELL := /usr/bin/env bash -o pipefail
 BIN := $(CURDIR)/_output/bin
 GO ?= go
 E2E_TIMEOUT ?= 20m
+# The version the server reports (--version, /version, its User-Agent): the chart's appVersion.
+VERSION ?= v$(shell sed -n 's/^appVersion: "\(.*\)"$$/\1/p' charts/runnerset-apiserver/Chart.yaml)
+GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(VERSION) -X k8s.io/component-base/version.gitCommit=$(GIT_COMMIT)
 
 .PHONY: all
 all: build
@@ -14,7 +18,7 @@ tools: ## Build the pinned control plane, kubectl, kwok and helm into _output/bi
 
 .PHONY: build
 build: ## Build our binaries into _output/bin.
-	$(GO) build -o $(BIN)/runnerset-apiserver ./cmd/apiserver
+	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/runnerset-apiserver ./cmd/apiserver
 	$(GO) build -o $(BIN)/local-up ./cmd/local-up
 	$(GO) build -o $(BIN)/github-simulator ./cmd/github-simulator
 

@@ -56,6 +56,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/registry/configmapstore"
 	"actions.dev/runnerset-apiserver/pkg/scaler"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
+	"actions.dev/runnerset-apiserver/pkg/scope"
 )
 
 var (
@@ -110,6 +111,9 @@ type ExtraConfig struct {
 	MaxRunnerSetsPerNamespace int
 	// UserAgent is sent to GitHub and passed on to runners.
 	UserAgent string
+	// WatchNamespaces are the namespaces the server serves RunnerSets in (scope.All: every one);
+	// in namespaced mode it holds its rights on pods, Secrets and events there only.
+	WatchNamespaces scope.Namespaces
 	// Scaler configures the scaler; Enabled false runs none (this replica only serves the API).
 	Scaler ScalerOptions
 }
@@ -173,14 +177,14 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 	s := &RunnerSetServer{GenericAPIServer: genericServer}
 	recorder := newRecorder(x.KubeClient)
 	factory := &session.SecretFactory{KubeClient: x.KubeClient, UserAgent: x.UserAgent, Clock: clock.RealClock{}, Hosts: hosts}
-	policy := runnerset.Policy{Hosts: hosts, MaxRunners: x.MaxRunnersPerRunnerSet, MaxPerNamespace: x.MaxRunnerSetsPerNamespace,
+	policy := runnerset.Policy{Hosts: hosts, Namespaces: x.WatchNamespaces, MaxRunners: x.MaxRunnersPerRunnerSet, MaxPerNamespace: x.MaxRunnerSetsPerNamespace,
 		Authorizer: c.GenericConfig.Authorization.Authorizer, Count: countRunnerSets(x.KubeClient)}
 	rsStorage, err := c.newRunnerSetStorage(recorder, &policy)
 	if err != nil {
 		return nil, err
 	}
 	kube := x.KubeClient.CoreV1()
-	runners := runner.NewREST(kube, kube, rsStorage.RunnerSet, &deregisterer{factory: factory})
+	runners := runner.NewREST(scope.Pods(kube, x.WatchNamespaces), kube, rsStorage.RunnerSet, &deregisterer{factory: factory})
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(actions.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	apiGroupInfo.NegotiatedSerializer = WithoutProtobuf(Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
@@ -284,7 +288,7 @@ func (c completedConfig) scalerConfig(factory session.ClientFactory, recorder re
 	}
 	return scaler.Config{
 		KubeClient: x.KubeClient, GitHub: factory, Recorder: recorder, Clock: clock.RealClock{},
-		Identity: o.Identity, UserAgent: x.UserAgent, Namespace: x.Namespace,
+		Identity: o.Identity, UserAgent: x.UserAgent, Namespace: x.Namespace, Namespaces: x.WatchNamespaces,
 		LeaderElection: scaler.LeaderElectionConfig{Enabled: o.LeaderElect, Namespace: ns, Name: "runnerset-apiserver-scaler",
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
 		CreateConcurrency: o.CreateParallelism, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,

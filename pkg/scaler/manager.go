@@ -48,6 +48,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
+	"actions.dev/runnerset-apiserver/pkg/scope"
 )
 
 // Config is everything the scaler needs, injected. Every value is required: the defaults live
@@ -69,6 +70,8 @@ type Config struct {
 	// Namespace is the server's own namespace, where it records which RunnerSet owns which scale
 	// set (session.Claims).
 	Namespace string
+	// Namespaces are the namespaces whose RunnerSets the scaler runs (scope.All: every one).
+	Namespaces scope.Namespaces
 
 	LeaderElection LeaderElectionConfig
 
@@ -222,8 +225,12 @@ func (m *Manager) lead(ctx context.Context) {
 	// Workers start from RunnerSet events: only once the pods and Secrets are all in the caches,
 	// or a new leader would take a runner's pod whose Secret it has not listed yet for a stray,
 	// and delete it with its job.
-	kubeInformers.Start(ctx.Done())
-	kubeInformers.WaitForCacheSync(ctx.Done())
+	for _, f := range kubeInformers {
+		f.Start(ctx.Done())
+	}
+	for _, f := range kubeInformers {
+		f.WaitForCacheSync(ctx.Done())
+	}
 	rsInformers.Start(ctx.Done())
 	rsInformers.WaitForCacheSync(ctx.Done())
 	m.synced.Store(true)
@@ -237,25 +244,38 @@ func (m *Manager) lead(ctx context.Context) {
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
-	kubeInformers.Shutdown()
+	for _, f := range kubeInformers {
+		f.Shutdown()
+	}
 	rsInformers.Shutdown()
 }
 
 // informers are the caches the scaler works from: runner pods and Secrets (by their label, and
-// trimmed), and RunnerSets, whose events start, update and stop the workers.
-func (m *Manager) informers(ctx context.Context) (informers.SharedInformerFactory, actionsinformers.SharedInformerFactory) {
+// trimmed; one factory for every namespace in cluster mode, one per served namespace in
+// namespaced mode), and RunnerSets, whose events start, update and stop the workers.
+func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFactory, actionsinformers.SharedInformerFactory) {
 	selector := func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.LabelRunnerSet }
-	kubeInformers := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithTweakListOptions(selector),
-		informers.WithTransform(trimForCache))
-	podInformer, secretInformer := kubeInformers.Core().V1().Pods(), kubeInformers.Core().V1().Secrets()
-	m.pods, m.secrets = podInformer.Lister(), secretInformer.Lister()
 	kick := cache.ResourceEventHandlerFuncs{
 		AddFunc:    m.kickOwner,
 		UpdateFunc: func(_, obj interface{}) { m.kickOwner(obj) },
 		DeleteFunc: m.kickOwner,
 	}
-	_, _ = podInformer.Informer().AddEventHandler(kick)
-	_, _ = secretInformer.Informer().AddEventHandler(kick)
+	namespaces := m.cfg.Namespaces.List()
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	var kubeInformers []informers.SharedInformerFactory
+	pods, secrets := podListers{}, secretListers{}
+	for _, ns := range namespaces {
+		f := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithNamespace(ns),
+			informers.WithTweakListOptions(selector), informers.WithTransform(trimForCache))
+		podInformer, secretInformer := f.Core().V1().Pods(), f.Core().V1().Secrets()
+		pods[ns], secrets[ns] = podInformer.Lister(), secretInformer.Lister()
+		_, _ = podInformer.Informer().AddEventHandler(kick)
+		_, _ = secretInformer.Informer().AddEventHandler(kick)
+		kubeInformers = append(kubeInformers, f)
+	}
+	m.pods, m.secrets = pods.lister(), secrets.lister()
 	rsInformers := actionsinformers.NewSharedInformerFactory(m.cfg.Client, 10*time.Minute)
 	_, _ = rsInformers.Actions().V1alpha1().RunnerSets().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { m.runnerSetChanged(ctx, obj) },
@@ -279,7 +299,9 @@ func (m *Manager) kickOwner(obj interface{}) {
 
 func (m *Manager) runnerSetChanged(ctx context.Context, obj interface{}) {
 	rs, ok := obj.(*v1alpha1.RunnerSet)
-	if !ok {
+	if !ok || !m.cfg.Namespaces.Contains(rs.Namespace) {
+		// Outside the served namespaces only RunnerSets created before the server was put in
+		// namespaced mode can exist (creating one is refused): the server has no rights there.
 		return
 	}
 	key := rs.Namespace + "/" + rs.Name

@@ -46,6 +46,7 @@ var rules = []rule{
 	{"pkg/scaler/runners", []string{"actions.dev/runnerset-apiserver/pkg/scaler$"}, "the cluster side is driven by the worker, not the other way round"},
 	{"pkg/github", []string{"pkg/apis", "pkg/registry", "pkg/scaler", "pkg/apiserver", "pkg/contract"}, "the GitHub clients and simulator know GitHub only"},
 	{"cmd/apiserver/app", []string{"pkg/scaler", "pkg/registry"}, "the command builds options; pkg/apiserver assembles the server"},
+	{"pkg/scope", []string{"pkg/apis", "pkg/registry", "pkg/scaler", "pkg/github", "pkg/apiserver", "pkg/contract"}, "which namespaces are served is a leaf both halves of the server read"},
 }
 
 // forbiddenInBinary are never linked into the server's binary.

@@ -19,13 +19,17 @@ package app
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/spf13/cobra"
 	cliflag "k8s.io/component-base/cli/flag"
+	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
+	baseversion "k8s.io/component-base/version"
 )
 
 // NewCommand returns the runnerset-apiserver command.
 func NewCommand(ctx context.Context, o *Options) *cobra.Command {
+	var printVersion bool
 	cmd := &cobra.Command{
 		Use:   "runnerset-apiserver",
 		Short: "Serves runnersets.actions.dev and runners.actions.dev: GitHub Actions runner scale sets, kubectl-native",
@@ -34,6 +38,11 @@ cluster as ConfigMaps (no etcd of its own) and is registered with an APIService 
 v1alpha1.actions.dev. Authentication and authorization are delegated to the kube-apiserver.`,
 		SilenceUsage: true,
 		RunE: func(c *cobra.Command, args []string) error {
+			if printVersion {
+				v := baseversion.Get()
+				fmt.Fprintf(c.OutOrStdout(), "runnerset-apiserver %s (commit %s, %s, %s/%s)\n", v.GitVersion, v.GitCommit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				return nil
+			}
 			if len(args) != 0 {
 				return fmt.Errorf("unexpected arguments: %q", args)
 			}
@@ -45,6 +54,7 @@ v1alpha1.actions.dev. Authentication and authorization are delegated to the kube
 	}
 	cmd.SetContext(ctx)
 	fss := o.Flags()
+	fss.FlagSet("generic").BoolVar(&printVersion, "version", false, "Print the version and exit.")
 	for _, fs := range fss.FlagSets {
 		cmd.Flags().AddFlagSet(fs)
 	}

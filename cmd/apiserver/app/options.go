@@ -45,6 +45,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	generatedopenapi "actions.dev/runnerset-apiserver/pkg/generated/openapi"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
+	"actions.dev/runnerset-apiserver/pkg/scope"
 )
 
 // Options are the command's flags. The generic server's recommended options are used without
@@ -94,6 +95,7 @@ type PolicyOptions struct {
 	AllowedHosts    []string
 	MaxRunners      int32
 	MaxPerNamespace int
+	WatchNamespaces []string
 }
 
 // AddFlags registers the policy flags.
@@ -105,6 +107,9 @@ func (o *PolicyOptions) AddFlags(fs *pflag.FlagSet) {
 			"A RunnerSet naming another host is refused (422); a host GitHub returns outside the list gives condition GitHubAuthenticated=False (HostNotAllowed).")
 	fs.Int32Var(&o.MaxRunners, "max-runners-per-runnerset", o.MaxRunners, "The most runners one RunnerSet may ask for (spec.maxRunners, spec.minRunners, kubectl scale); above it a 422. 0: no cap.")
 	fs.IntVar(&o.MaxPerNamespace, "max-runnersets-per-namespace", o.MaxPerNamespace, "The most RunnerSets one namespace may hold; creating one more is refused (422). 0: no cap.")
+	fs.StringSliceVar(&o.WatchNamespaces, "watch-namespaces", o.WatchNamespaces,
+		"Namespaced mode: serve and scale RunnerSets only in these namespaces, where the server's rights on pods, Secrets, events and RBAC objects come from Roles; "+
+			"creating a RunnerSet elsewhere is refused (403). Empty: every namespace (cluster mode, rights from a ClusterRole).")
 }
 
 // Validate checks the scaler flags.
@@ -190,6 +195,9 @@ func (o *Options) Validate() error {
 	if _, err := hostallow.Parse(o.Policy.AllowedHosts); err != nil {
 		errs = append(errs, fmt.Errorf("--allowed-github-hosts: %w", err))
 	}
+	if _, err := scope.New(o.Policy.WatchNamespaces); err != nil {
+		errs = append(errs, fmt.Errorf("--watch-namespaces: %w", err))
+	}
 	if o.Policy.MaxRunners < 0 || o.Policy.MaxPerNamespace < 0 {
 		errs = append(errs, fmt.Errorf("--max-runners-per-runnerset and --max-runnersets-per-namespace must not be negative"))
 	}
@@ -245,8 +253,13 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		return nil, err
 	}
 	host, _ := os.Hostname()
+	watched, err := scope.New(o.Policy.WatchNamespaces)
+	if err != nil {
+		return nil, err
+	}
 	extra := apiserver.ExtraConfig{
-		KubeClient: kubeClient, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
+		WatchNamespaces: watched,
+		KubeClient:      kubeClient, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
 		AllowedGitHubHosts: o.Policy.AllowedHosts, MaxRunnersPerRunnerSet: o.Policy.MaxRunners, MaxRunnerSetsPerNamespace: o.Policy.MaxPerNamespace,
 		UserAgent: "runnerset-apiserver/" + baseversion.Get().GitVersion,
 		Scaler: apiserver.ScalerOptions{

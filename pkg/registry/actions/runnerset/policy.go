@@ -33,6 +33,7 @@ import (
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
+	"actions.dev/runnerset-apiserver/pkg/scope"
 )
 
 // Policy is what this server allows RunnerSets beyond their validation: what their authors must
@@ -45,6 +46,8 @@ type Policy struct {
 	Authorizer authorizer.UnconditionalAuthorizer
 	// Hosts are the hosts a RunnerSet may name (nil: any).
 	Hosts *hostallow.List
+	// Namespaces are those RunnerSets may be created in (the zero value: any).
+	Namespaces scope.Namespaces
 	// MaxRunners caps spec.maxRunners and spec.minRunners of every RunnerSet (0: no cap).
 	MaxRunners int32
 	// MaxPerNamespace caps the RunnerSets of one namespace (0: no cap).
@@ -92,6 +95,11 @@ func (p *Policy) onUpdate(next rest.ValidateObjectUpdateFunc) rest.ValidateObjec
 func (p *Policy) admit(ctx context.Context, rs, old *actions.RunnerSet) error {
 	if p == nil {
 		return nil
+	}
+	if old == nil && !p.Namespaces.Contains(rs.Namespace) {
+		// Not a 422: nothing in the object is wrong, the server has no rights in that namespace.
+		return apierrors.NewForbidden(actions.Resource("runnersets"), rs.Name, fmt.Errorf(
+			"this server serves RunnerSets only in namespaces %s (its --watch-namespaces); ask its operator to add %s", p.Namespaces, rs.Namespace))
 	}
 	errs := p.checkBounds(rs, old)
 	errs = append(errs, p.checkHosts(rs, old)...)

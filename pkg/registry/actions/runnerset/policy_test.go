@@ -32,6 +32,7 @@ import (
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
+	"actions.dev/runnerset-apiserver/pkg/scope"
 )
 
 // grants is an authorizer that allows exactly the listed "verb resource[/sub] name" triples to
@@ -138,6 +139,27 @@ func TestPolicyBoundsAndHosts(t *testing.T) {
 	ok := baseRunnerSet()
 	ok.Spec.GitHubConfigURL = "https://ghes.example.com:8443/acme"
 	require.NoError(t, p.admit(context.Background(), ok, nil))
+}
+
+// TestPolicyNamespacedMode: in namespaced mode a RunnerSet is created only in a served
+// namespace; one that exists elsewhere can still be changed (its finalizer removed, say).
+func TestPolicyNamespacedMode(t *testing.T) {
+	served, err := scope.New([]string{"team-b", "team-c"})
+	require.NoError(t, err)
+	p := &Policy{Namespaces: served}
+	err = p.admit(context.Background(), baseRunnerSet(), nil)
+	require.True(t, apierrors.IsForbidden(err), "%v", err)
+	assert.Contains(t, err.Error(), "only in namespaces team-b, team-c")
+	assert.Contains(t, err.Error(), "add team-a")
+
+	old := baseRunnerSet()
+	edited := old.DeepCopy()
+	edited.Finalizers = nil
+	require.NoError(t, p.admit(context.Background(), edited, old))
+
+	inB := baseRunnerSet()
+	inB.Namespace = "team-b"
+	require.NoError(t, p.admit(context.Background(), inB, nil))
 }
 
 func TestStatusIDsAreTheServers(t *testing.T) {
