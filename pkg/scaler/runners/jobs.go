@@ -18,6 +18,8 @@ package runners
 
 import (
 	"context"
+	"maps"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,28 +46,46 @@ func (l *jobLedger) observeJobs(jobs []actions.JobMessage, now time.Time) {
 	}
 }
 
-// annotateJobs writes what GitHub said about runners' jobs onto their pods, once per message,
-// so every replica shows it without asking GitHub. It runs after new runners are created:
-// they do not wait for these writes, and until a pod shows its job the ledger counts it busy.
-func (r *Reconciler) annotateJobs(ctx context.Context, jobs []actions.JobMessage) {
+// annotateJobs writes what GitHub said about runners' jobs onto their pods, so every replica
+// shows it without asking GitHub: one patch per runner, whatever its messages, several at a
+// time. Runners that ended are skipped: their pods are being deleted. It writes nothing of the
+// Reconciler's, so it runs beside the clean-up of ended runners.
+func (r *Reconciler) annotateJobs(ctx context.Context, jobs []actions.JobMessage, ended map[string]bool) {
+	patches := map[string]map[string]string{}
 	for _, j := range jobs {
-		if j.RunnerName == "" {
+		if j.RunnerName == "" || ended[j.RunnerName] || (j.MessageType != actions.JobMessageStarted && j.MessageType != actions.JobMessageCompleted) {
 			continue
 		}
 		if pod, err := r.cfg.Pods.Pods(r.namespace).Get(j.RunnerName); err != nil || pod.DeletionTimestamp != nil {
 			continue // gone or going: nothing to show it on
 		}
-		a := contract.JobCompletedAnnotations(j.Result)
-		if j.MessageType == actions.JobMessageStarted {
-			started := j.RunnerAssignTime
-			if started.IsZero() {
-				started = r.cfg.Clock.Now()
-			}
-			a = contract.JobStartedAnnotations(contract.Job{RequestID: j.RunnerRequestID, ID: j.JobID, Repository: j.OwnerName + "/" + j.RepositoryName,
-				WorkflowRef: j.JobWorkflowRef, DisplayName: j.JobDisplayName, RunID: j.WorkflowRunID, Started: started})
+		if patches[j.RunnerName] == nil {
+			patches[j.RunnerName] = map[string]string{}
 		}
-		if err := r.patchAnnotations(ctx, "pods", j.RunnerName, a); err != nil && !apierrors.IsNotFound(err) {
-			klog.FromContext(ctx).Error(err, "Recording the job on the runner pod failed", "runner", j.RunnerName)
-		}
+		maps.Copy(patches[j.RunnerName], r.jobAnnotations(j))
 	}
+	sem := make(chan struct{}, r.cfg.CreateConcurrency)
+	var wg sync.WaitGroup
+	for name, a := range patches {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := r.patchAnnotations(ctx, "pods", name, a); err != nil && !apierrors.IsNotFound(err) {
+				klog.FromContext(ctx).Error(err, "Recording the job on the runner pod failed", "runner", name)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (r *Reconciler) jobAnnotations(j actions.JobMessage) map[string]string {
+	if j.MessageType == actions.JobMessageCompleted {
+		return contract.JobCompletedAnnotations(j.Result)
+	}
+	started := j.RunnerAssignTime
+	if started.IsZero() {
+		started = r.cfg.Clock.Now()
+	}
+	return contract.JobStartedAnnotations(contract.Job{RequestID: j.RunnerRequestID, ID: j.JobID, Repository: j.OwnerName + "/" + j.RepositoryName,
+		WorkflowRef: j.JobWorkflowRef, DisplayName: j.JobDisplayName, RunID: j.WorkflowRunID, Started: started})
 }

@@ -23,6 +23,7 @@ package runners
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -139,8 +140,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 		// (its retries), and hold the status back that says GitHub is unreachable.
 		p.soon(r.checkDrift(ctx, p, live))
 	}
-	r.annotateJobs(ctx, d.Jobs)
+	names := map[string]bool{}
+	for _, e := range ended {
+		names[e.Name] = true
+	}
+	// The pods of ended runners are deleted while the others are annotated with their jobs.
+	var wg sync.WaitGroup
+	wg.Go(func() { r.annotateJobs(ctx, d.Jobs, names) })
 	r.finishRunners(ctx, p, ended)
+	wg.Wait()
 	if !p.podTrouble && !r.isBlocked(rs) {
 		r.podsHealthy()
 	}

@@ -24,21 +24,21 @@ import (
 )
 
 const (
-	// progressPause is how long the listener waits before its next long poll after a message
+	// progressPause is how long the session waits before its next long poll after a message
 	// that only reported job progress and was already waiting when it polled.
-	progressPause = 100 * time.Millisecond
+	progressPause = 250 * time.Millisecond
 	// waitingAlready is how fast a long poll answers when a message was waiting for it.
 	waitingAlready = 50 * time.Millisecond
 )
 
 // batchProgress paces the long poll while jobs start and finish in a stream. The service puts
-// every event into the message the listener has not fetched yet, so a listener that polls again
+// every event into the message the session has not fetched yet, so a session that polls again
 // at once gets one event per message: a long poll and an acknowledgement for each JobStarted and
 // each JobCompleted of a busy scale set. When a message that only reported progress (no job
-// offered, none assigned) was already waiting, the stream is on: the listener pauses
-// progressPause so that the next message carries what came meanwhile. A message offering or
-// assigning jobs is never followed by a pause, nor is one the long poll had to wait for, so a
-// job arriving at a quiet scale set gets its runner as fast as before.
+// offered, none assigned) was already waiting, events come faster than the session polls: it
+// pauses progressPause so that the next message carries what came meanwhile. A message offering
+// or assigning jobs is never followed by a pause, nor is one the long poll had to wait for, so a
+// job arriving at a quiet or trickling scale set gets its runner as fast as ever.
 func (s *Session) batchProgress(ctx context.Context, jobs []actions.JobMessage, polled time.Duration) {
 	if polled > waitingAlready || len(jobs) == 0 {
 		return
