@@ -27,6 +27,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
@@ -51,6 +52,7 @@ func (sw *statusWriter) write(ctx context.Context, w *worker, orig *v1alpha1.Run
 	rs := orig.DeepCopy()
 	now := w.m.cfg.Clock.Now()
 	st := BuildStatus(rs, d, res, metav1.NewTime(now.Truncate(time.Second)))
+	metrics.RecordConditions(rs, st.Conditions)
 	if apiequality.Semantic.DeepEqual(st, rs.Status) {
 		return 0
 	}

@@ -20,7 +20,10 @@ package metrics
 
 import (
 	"math"
+	"strings"
 	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
@@ -52,6 +55,13 @@ var (
 	failedERs         = gauge("gha_controller_failed_ephemeral_runners", "Runners whose pod failed.")
 	runningListeners  = gauge("gha_controller_running_listeners", "1 while the scale set's message session is open.")
 
+	// statusCondition is each condition of a RunnerSet's status, as kube-state-metrics exports
+	// the conditions of built-in objects: one series per status, 1 for the current one. Alerts
+	// on conditions that no gauge above tells (RunnerVersionDeprecated, OrphanRunners) read it.
+	statusCondition = metrics.NewGaugeVec(&metrics.GaugeOpts{Name: "runnerset_status_condition",
+		Help: "A condition of the RunnerSet's status: 1 for its current status (true, false or unknown), 0 for the others.", StabilityLevel: metrics.ALPHA},
+		[]string{"namespace", "name", "condition", "status"})
+
 	startedJobs   = metrics.NewCounterVec(&metrics.CounterOpts{Name: "gha_started_jobs_total", Help: "Jobs started on runners of the scale set.", StabilityLevel: metrics.ALPHA}, jobLabels)
 	completedJobs = metrics.NewCounterVec(&metrics.CounterOpts{Name: "gha_completed_jobs_total", Help: "Jobs completed on runners of the scale set.", StabilityLevel: metrics.ALPHA},
 		append(append([]string{}, jobLabels...), "job_result"))
@@ -77,7 +87,7 @@ var (
 func Register() {
 	registerOnce.Do(func() {
 		for _, c := range []metrics.Registerable{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
-			maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners, startedJobs, completedJobs,
+			maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners, statusCondition, startedJobs, completedJobs,
 			jobStartup, jobExecution, ReconcileDuration, RunnerCreateDuration, MessageLatency} {
 			legacyregistry.MustRegister(c)
 		}
@@ -135,6 +145,20 @@ func Forget(rs *v1alpha1.RunnerSet) {
 	for _, g := range []*metrics.GaugeVec{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
 		maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners} {
 		g.DeleteLabelValues(l...)
+	}
+	statusCondition.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+}
+
+// RecordConditions sets the condition series of a RunnerSet from its status.
+func RecordConditions(rs *v1alpha1.RunnerSet, conditions []metav1.Condition) {
+	for _, c := range conditions {
+		for _, s := range []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown} {
+			v := 0.0
+			if c.Status == s {
+				v = 1
+			}
+			statusCondition.WithLabelValues(rs.Namespace, rs.Name, c.Type, strings.ToLower(string(s))).Set(v)
+		}
 	}
 }
 
