@@ -16,6 +16,10 @@ all: build
 tools: ## Build the pinned control plane, kubectl, kwok and helm into _output/bin (cached).
 	bash hack/tools/build.sh
 
+.PHONY: promtool
+promtool: ## Build promtool into _output/bin (cached), for the tests of the server chart's alert rules.
+	bash hack/tools/promtool/build.sh
+
 .PHONY: build
 build: ## Build our binaries into _output/bin.
 	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/runnerset-apiserver ./cmd/apiserver
@@ -41,7 +45,7 @@ test-unit: ## Unit tests: no cluster (-short skips the tests that start one).
 	$(GO) test -short ./...
 
 .PHONY: test-e2e
-test-e2e: tools build ## The local system's own tests, the charts' rendering tests (need helm), then the e2e suite, on real control planes.
+test-e2e: tools promtool build ## The local system's own tests, the charts' rendering tests (need helm), then the e2e suite, on real control planes.
 	$(GO) test -count=1 ./pkg/localsystem/... ./pkg/runneremulator/... ./cmd/github-simulator/... ./charts/...
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/... -args -bin-dir=$(BIN)
 

@@ -478,7 +478,8 @@ func TestExperimentalValues(t *testing.T) {
 }
 
 // TestChartSchemas: both charts ship a values.schema.json that knows every value of their
-// values.yaml; the server chart's refuses a key it does not read.
+// values.yaml; the server chart's refuses a value of the wrong type (a key it does not read
+// passes, and the release notes warn about it: server_notes_test.go).
 func TestChartSchemas(t *testing.T) {
 	t.Parallel()
 	for _, chart := range []string{serverChart, runnerSetChart} {
@@ -498,9 +499,6 @@ func TestChartSchemas(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct{ name, set, want string }{
-		{"typo", "replicas=3", "additional properties 'replicas' not allowed"},
-		{"ARC's controller flags", "flags.logLevel=debug", "additional properties 'flags' not allowed"},
-		{"nested typo", "scaler.allowedGithubHosts={github.com}", "additional properties 'allowedGithubHosts' not allowed"},
 		{"hosts as a string", "scaler.allowedGitHubHosts=github.com", "/scaler/allowedGitHubHosts': got string, want array"},
 		{"log level", "logLevel=11", "/logLevel': maximum: got 11, want 10"},
 		{"duration", "scaler.drainTimeout=thirty", "/scaler/drainTimeout': 'thirty' does not match pattern"},

@@ -127,29 +127,43 @@ func copyChart(t *testing.T, name string) string {
 	return dst
 }
 
-// notesTemplate renders the chart's release notes as the data of a ConfigMap: helm template
-// leaves NOTES.txt out, and helm install --dry-run needs a cluster.
+// notesTemplate renders a chart's release notes (the named template NOTES.txt includes) as the
+// data of a ConfigMap: helm template leaves NOTES.txt out, and helm install --dry-run needs a
+// cluster.
 const notesTemplate = `apiVersion: v1
 kind: ConfigMap
 metadata:
   name: release-notes
 data:
-  notes: {{ include "runnerset.notes" . | quote }}
+  notes: {{ include %q . | quote }}
 `
 
-// runnerSetNotes renders the runnerset chart's release notes, as helm install prints them.
-func runnerSetNotes(t *testing.T, args ...string) string {
+// chartNotes renders a chart's release notes, as helm install prints them: NOTES.txt is one
+// include of the named template define.
+func chartNotes(t *testing.T, chartName, define, release, namespace string, args ...string) string {
 	t.Helper()
-	chart := copyChart(t, runnerSetChart)
-	require.NoError(t, os.WriteFile(filepath.Join(chart, "templates", "zz-release-notes.yaml"), []byte(notesTemplate), 0o644))
-	notes := render(t, runnerSetRelease, chart, runnerSetNamespace, args...).get(t, "ConfigMap", "release-notes")
+	chart := copyChart(t, chartName)
+	require.NoError(t, os.WriteFile(filepath.Join(chart, "templates", "zz-release-notes.yaml"), []byte(fmt.Sprintf(notesTemplate, define)), 0o644))
+	notes := render(t, release, chart, namespace, args...).get(t, "ConfigMap", "release-notes")
 	text, _, err := unstructured.NestedString(notes.Object, "data", "notes")
 	require.NoError(t, err)
 	// The notes NOTES.txt renders are these.
 	data, err := os.ReadFile(filepath.Join(chart, "templates", "NOTES.txt"))
 	require.NoError(t, err)
-	require.Equal(t, `{{- include "runnerset.notes" . }}`, strings.TrimSpace(string(data)))
+	require.Equal(t, fmt.Sprintf(`{{- include %q . }}`, define), strings.TrimSpace(string(data)))
 	return text
+}
+
+// runnerSetNotes renders the runnerset chart's release notes, as helm install prints them.
+func runnerSetNotes(t *testing.T, args ...string) string {
+	t.Helper()
+	return chartNotes(t, runnerSetChart, "runnerset.notes", runnerSetRelease, runnerSetNamespace, args...)
+}
+
+// serverNotes renders the server chart's release notes, as helm install prints them.
+func serverNotes(t *testing.T, args ...string) string {
+	t.Helper()
+	return chartNotes(t, serverChart, "runnerset-apiserver.notes", serverRelease, serverNamespace, args...)
 }
 
 func render(t *testing.T, release, chart, namespace string, args ...string) objects {
@@ -205,6 +219,16 @@ func (o objects) find(kind, name string) *unstructured.Unstructured {
 	return nil
 }
 
+// findIn returns the object of that kind, namespace and name, or nil.
+func (o objects) findIn(kind, namespace, name string) *unstructured.Unstructured {
+	for _, obj := range o {
+		if obj.GetKind() == kind && obj.GetNamespace() == namespace && obj.GetName() == name {
+			return obj
+		}
+	}
+	return nil
+}
+
 // get returns the object of that kind and name and fails the test without it.
 func (o objects) get(t *testing.T, kind, name string) *unstructured.Unstructured {
 	t.Helper()
@@ -239,4 +263,10 @@ func as[T any](t *testing.T, obj *unstructured.Unstructured) *T {
 	require.NoError(t, runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj.Object, out, true),
 		"%s %s", obj.GetKind(), obj.GetName())
 	return out
+}
+
+// runtimeFromUnstructured converts obj into out, which may declare only some of its fields (a
+// custom resource's, say).
+func runtimeFromUnstructured(obj *unstructured.Unstructured, out any) error {
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, out)
 }

@@ -19,8 +19,8 @@ package charts
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
+	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -128,7 +128,7 @@ func TestServerChartDefaults(t *testing.T) {
 	assert.Equal(t, "runnerset-apiserver:0.1.0", c.Image)
 
 	o := serverFlags(t, c.Args)
-	assert.Equal(t, 8443, o.RecommendedOptions.SecureServing.BindPort)
+	assert.Equal(t, 10250, o.RecommendedOptions.SecureServing.BindPort, "a port GKE private clusters' control planes reach")
 	assert.True(t, o.Scaler.Enabled)
 	assert.True(t, o.Scaler.LeaderElect, "two replicas, one scaler")
 	assert.Equal(t, serverNamespace, o.Scaler.LeaseNamespace)
@@ -138,6 +138,11 @@ func TestServerChartDefaults(t *testing.T) {
 	assert.Equal(t, int32(1000), o.Policy.MaxRunners)
 	assert.Equal(t, 100, o.Policy.MaxPerNamespace)
 	assert.Equal(t, serverNamespace, o.Namespace)
+	assert.Empty(t, o.Policy.WatchNamespaces, "cluster mode")
+	assert.Equal(t, int32(10), *d.Spec.RevisionHistoryLimit)
+	assert.Empty(t, d.Spec.Strategy, "Kubernetes' default rolling update")
+	assert.False(t, pod.HostNetwork)
+	assert.Empty(t, pod.DNSPolicy)
 
 	// The certificate files are the Secret's, mounted where the flags say.
 	certFile, keyFile := o.RecommendedOptions.SecureServing.ServerCert.CertKey.CertFile, o.RecommendedOptions.SecureServing.ServerCert.CertKey.KeyFile
@@ -154,7 +159,10 @@ func TestServerChartDefaults(t *testing.T) {
 	assert.Equal(t, intstr.FromString("https"), c.ReadinessProbe.HTTPGet.Port)
 	require.NotNil(t, c.LivenessProbe)
 	assert.Equal(t, "/livez", c.LivenessProbe.HTTPGet.Path)
-	assert.Equal(t, []corev1.ContainerPort{{Name: "https", ContainerPort: 8443, Protocol: corev1.ProtocolTCP}}, c.Ports)
+	assert.Equal(t, int32(5), c.ReadinessProbe.PeriodSeconds)
+	assert.Equal(t, int32(10), c.LivenessProbe.InitialDelaySeconds)
+	assert.Nil(t, c.StartupProbe)
+	assert.Equal(t, []corev1.ContainerPort{{Name: "https", ContainerPort: 10250, Protocol: corev1.ProtocolTCP}}, c.Ports)
 	assert.False(t, c.Resources.Requests.Cpu().IsZero())
 	assert.False(t, c.Resources.Limits.Memory().IsZero())
 	require.NotNil(t, pod.SecurityContext)
@@ -179,6 +187,8 @@ func TestServerChartDefaults(t *testing.T) {
 	assert.Equal(t, selector, spread.LabelSelector.MatchLabels)
 	pdb := as[policyv1.PodDisruptionBudget](t, objs.get(t, "PodDisruptionBudget", "runnerset-apiserver"))
 	assert.Equal(t, intstr.FromInt32(1), *pdb.Spec.MaxUnavailable)
+	require.NotNil(t, pdb.Spec.UnhealthyPodEvictionPolicy)
+	assert.Equal(t, policyv1.AlwaysAllow, *pdb.Spec.UnhealthyPodEvictionPolicy, "a replica that is not Ready serves nothing: it must not block drains")
 	assert.Equal(t, selector, pdb.Spec.Selector.MatchLabels)
 
 	svc := as[corev1.Service](t, objs.get(t, "Service", "runnerset-apiserver"))
@@ -223,8 +233,17 @@ type serviceReference struct {
 	Port      *int32 `json:"port,omitempty"`
 }
 
-// verifyServingCert checks the Secret's key pair and that caBundle verifies it for dnsName.
+// verifyServingCert checks the Secret's key pair, that caBundle verifies it for dnsName, and its
+// default validity.
 func verifyServingCert(t *testing.T, secret *corev1.Secret, caBundle []byte, dnsName string) *x509.Certificate {
+	t.Helper()
+	cert := verifyServingCertFor(t, secret, caBundle, dnsName)
+	assert.Greater(t, cert.NotAfter.Sub(cert.NotBefore).Hours(), 24*365*9.0, "valid for validityDays (10 years)")
+	return cert
+}
+
+// verifyServingCertFor checks the Secret's key pair and that caBundle verifies it for dnsName.
+func verifyServingCertFor(t *testing.T, secret *corev1.Secret, caBundle []byte, dnsName string) *x509.Certificate {
 	t.Helper()
 	pair, err := tls.X509KeyPair(secret.Data["tls.crt"], secret.Data["tls.key"])
 	require.NoError(t, err, "tls.crt and tls.key")
@@ -234,48 +253,137 @@ func verifyServingCert(t *testing.T, secret *corev1.Secret, caBundle []byte, dns
 	require.True(t, roots.AppendCertsFromPEM(caBundle), "caBundle holds no PEM certificate")
 	_, err = cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: dnsName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	require.NoError(t, err, "the serving certificate must verify against the caBundle as %s", dnsName)
-	assert.Greater(t, cert.NotAfter.Sub(cert.NotBefore).Hours(), 24*365*9.0, "valid for validityDays (10 years)")
 	return cert
 }
 
+// artifactFiles are the files of artifacts/example (and artifacts/example-namespaced) the chart
+// also renders.
+var artifactFiles = []string{"service-account.yaml", "auth-delegator.yaml", "auth-reader.yaml", "rbac.yaml", "user-roles.yaml", "apiservice.yaml"}
+
 // TestServerChartMatchesArtifacts: artifacts/example (applied by the local system, hence by `make
 // run` and the main e2e suite) and the chart hold the same RBAC, identity and APIService, so
-// whatever proves one sufficient proves the other.
+// whatever proves one sufficient proves the other; artifacts/example-namespaced (the fault suite's
+// R6) holds those of the chart with watchNamespaces={team-a,team-b}. Both ways: every object of
+// the artifacts is the chart's, and every identity, RBAC and APIService object of the chart is in
+// the artifacts (but the metrics reader's, which the local system does not use).
 func TestServerChartMatchesArtifacts(t *testing.T) {
 	t.Parallel()
-	chart := renderServer(t)
-	dir := filepath.Join(repoRoot, "artifacts", "example")
-	var artifacts objects
-	for _, f := range []string{"service-account.yaml", "auth-delegator.yaml", "auth-reader.yaml", "rbac.yaml", "user-roles.yaml", "apiservice.yaml"} {
-		artifacts = append(artifacts, decodeFile(t, filepath.Join(dir, f))...)
+	for _, tc := range []struct {
+		dir  string
+		args []string
+	}{
+		{"example", nil},
+		{"example-namespaced", []string{"--set", "watchNamespaces={team-a,team-b}"}},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			t.Parallel()
+			chart := renderServer(t, tc.args...)
+			dir := filepath.Join(repoRoot, "artifacts", tc.dir)
+			var artifacts objects
+			for _, f := range artifactFiles {
+				artifacts = append(artifacts, decodeFile(t, filepath.Join(dir, f))...)
+			}
+			for _, a := range artifacts {
+				c := chart.findIn(a.GetKind(), a.GetNamespace(), a.GetName())
+				if !assert.NotNil(t, c, "%s %s/%s of artifacts/%s is not in the chart", a.GetKind(), a.GetNamespace(), a.GetName(), tc.dir) {
+					continue
+				}
+				assertSameObject(t, tc.dir, a, c)
+			}
+			for _, c := range chart {
+				switch c.GetKind() {
+				case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "APIService":
+				default:
+					continue
+				}
+				if strings.Contains(c.GetName(), ":metrics-") {
+					continue
+				}
+				assert.NotNil(t, artifacts.findIn(c.GetKind(), c.GetNamespace(), c.GetName()),
+					"%s %s/%s of the chart is missing from artifacts/%s", c.GetKind(), c.GetNamespace(), c.GetName(), tc.dir)
+			}
+		})
 	}
-	for _, a := range artifacts {
-		c := chart.get(t, a.GetKind(), a.GetName())
-		assert.Equal(t, a.GetNamespace(), c.GetNamespace(), "%s %s", a.GetKind(), a.GetName())
-		switch a.GetKind() {
-		case "ClusterRole":
-			ar, cr := as[rbacv1.ClusterRole](t, a), as[rbacv1.ClusterRole](t, c)
-			assert.Equal(t, ar.Rules, cr.Rules, "ClusterRole %s: the chart and artifacts/example differ", a.GetName())
-			assert.Equal(t, aggregationLabels(ar.Labels), aggregationLabels(cr.Labels), "ClusterRole %s", a.GetName())
-		case "Role":
-			assert.Equal(t, as[rbacv1.Role](t, a).Rules, as[rbacv1.Role](t, c).Rules, "Role %s", a.GetName())
-		case "ClusterRoleBinding":
-			ab, cb := as[rbacv1.ClusterRoleBinding](t, a), as[rbacv1.ClusterRoleBinding](t, c)
-			assert.Equal(t, ab.RoleRef, cb.RoleRef, a.GetName())
-			assert.Equal(t, ab.Subjects, cb.Subjects, a.GetName())
-		case "RoleBinding":
-			ab, cb := as[rbacv1.RoleBinding](t, a), as[rbacv1.RoleBinding](t, c)
-			assert.Equal(t, ab.RoleRef, cb.RoleRef, a.GetName())
-			assert.Equal(t, ab.Subjects, cb.Subjects, a.GetName())
-		case "ServiceAccount":
-		case "APIService":
-			aa, ca := as[apiService](t, a), as[apiService](t, c)
-			ca.Spec.CABundle = nil // the artifacts leave it to the local system
-			assert.Equal(t, aa.Spec, ca.Spec)
-		default:
-			t.Errorf("unexpected %s %s in artifacts", a.GetKind(), a.GetName())
+}
+
+// assertSameObject compares what matters of an artifact and the chart's object of that name.
+func assertSameObject(t *testing.T, dir string, a, c *unstructured.Unstructured) {
+	t.Helper()
+	what := a.GetKind() + " " + a.GetNamespace() + "/" + a.GetName()
+	switch a.GetKind() {
+	case "ClusterRole":
+		ar, cr := as[rbacv1.ClusterRole](t, a), as[rbacv1.ClusterRole](t, c)
+		assert.Equal(t, ar.Rules, cr.Rules, "%s: the chart and artifacts/%s differ", what, dir)
+		assert.Equal(t, aggregationLabels(ar.Labels), aggregationLabels(cr.Labels), what)
+	case "Role":
+		assert.Equal(t, as[rbacv1.Role](t, a).Rules, as[rbacv1.Role](t, c).Rules, "%s: the chart and artifacts/%s differ", what, dir)
+	case "ClusterRoleBinding":
+		ab, cb := as[rbacv1.ClusterRoleBinding](t, a), as[rbacv1.ClusterRoleBinding](t, c)
+		assert.Equal(t, ab.RoleRef, cb.RoleRef, what)
+		assert.Equal(t, ab.Subjects, cb.Subjects, what)
+	case "RoleBinding":
+		ab, cb := as[rbacv1.RoleBinding](t, a), as[rbacv1.RoleBinding](t, c)
+		assert.Equal(t, ab.RoleRef, cb.RoleRef, what)
+		assert.Equal(t, ab.Subjects, cb.Subjects, what)
+	case "ServiceAccount":
+	case "APIService":
+		aa, ca := as[apiService](t, a), as[apiService](t, c)
+		ca.Spec.CABundle = nil // the artifacts leave it to the local system
+		assert.Equal(t, aa.Spec, ca.Spec)
+	default:
+		t.Errorf("unexpected %s in artifacts/%s", what, dir)
+	}
+}
+
+// TestNamespacedArtifacts: artifacts/example-namespaced is artifacts/example but for its RBAC and
+// its namespaces, which the local system applies first (pkg/localsystem serverManifests):
+// namespace.yaml creates every namespace rbac.yaml puts a Role in.
+func TestNamespacedArtifacts(t *testing.T) {
+	t.Parallel()
+	example, namespaced := filepath.Join(repoRoot, "artifacts", "example"), filepath.Join(repoRoot, "artifacts", "example-namespaced")
+	files := func(dir string) []string {
+		var out []string
+		require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(dir, path)
+				out = append(out, rel)
+			}
+			return err
+		}))
+		sort.Strings(out)
+		return out
+	}
+	assert.Equal(t, files(example), files(namespaced), "the same files")
+	for _, f := range files(example) {
+		if f == "rbac.yaml" || f == "namespace.yaml" {
+			continue
+		}
+		a, err := os.ReadFile(filepath.Join(example, f))
+		require.NoError(t, err)
+		b, err := os.ReadFile(filepath.Join(namespaced, f))
+		if assert.NoError(t, err) {
+			assert.Equal(t, string(a), string(b), "artifacts/example-namespaced/%s differs from artifacts/example's", f)
 		}
 	}
+
+	created := map[string]bool{}
+	for _, ns := range decodeFile(t, filepath.Join(namespaced, "namespace.yaml")) {
+		require.Equal(t, "Namespace", ns.GetKind())
+		created[ns.GetName()] = true
+	}
+	assert.True(t, created[serverNamespace], "the server's namespace")
+	roles := 0
+	for _, f := range []string{"service-account.yaml", "rbac.yaml"} {
+		for _, obj := range decodeFile(t, filepath.Join(namespaced, f)) {
+			if ns := obj.GetNamespace(); ns != "" {
+				assert.True(t, created[ns], "%s %s/%s in %s: namespace.yaml does not create %s", obj.GetKind(), ns, obj.GetName(), f, ns)
+			}
+			if obj.GetKind() == "Role" && strings.HasSuffix(obj.GetName(), ":runners") {
+				roles++
+			}
+		}
+	}
+	assert.Equal(t, 2, roles, "a runners Role in team-a and in team-b")
 }
 
 func aggregationLabels(labels map[string]string) map[string]string {
@@ -488,32 +596,6 @@ func TestServerChartValues(t *testing.T) {
 		assert.Equal(t, "pool", pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions[0].Key)
 		assert.Nil(t, objs.find("PodDisruptionBudget", "runnerset-apiserver"))
 	})
-	t.Run("ServiceMonitor", func(t *testing.T) {
-		t.Parallel()
-		objs := renderServer(t, "--set", "metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.labels.release=prometheus")
-		sm := objs.get(t, "ServiceMonitor", "runnerset-apiserver")
-		assert.Equal(t, "prometheus", sm.GetLabels()["release"])
-		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-		require.Len(t, endpoints, 1)
-		ep := endpoints[0].(map[string]any)
-		assert.Equal(t, "https", ep["port"])
-		assert.Equal(t, "/metrics", ep["path"])
-		serverName, _, _ := unstructured.NestedString(ep, "tlsConfig", "serverName")
-		assert.Equal(t, "runnerset-apiserver.runnerset-system.svc", serverName)
-		caSecret, _, _ := unstructured.NestedString(ep, "tlsConfig", "ca", "secret", "name")
-		assert.Equal(t, "runnerset-apiserver-serving-cert", caSecret)
-	})
-	t.Run("existing certificate", func(t *testing.T) {
-		t.Parallel()
-		bundle := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not parsed by the chart")}))
-		objs := renderServer(t, "--set", "certificate.existingSecret=my-tls,apiService.caBundle="+bundle)
-		assert.Empty(t, objs.ofKind("Secret").names(), "the chart generates nothing")
-		d := as[appsv1.Deployment](t, objs.get(t, "Deployment", "runnerset-apiserver"))
-		assert.Equal(t, "my-tls", d.Spec.Template.Spec.Volumes[0].Secret.SecretName)
-		apiService := objs.get(t, "APIService", "v1alpha1.actions.dev")
-		got, _, _ := unstructured.NestedString(apiService.Object, "spec", "caBundle")
-		assert.Equal(t, bundle, got)
-	})
 	t.Run("names", func(t *testing.T) {
 		t.Parallel()
 		objs := render(t, "prod", chartDir(serverChart), "ops")
@@ -536,7 +618,7 @@ func TestServerChartRefusals(t *testing.T) {
 		{"leaderElection.enabled=false", "keep leader election on, or set replicaCount: 1"},
 		{"service.type=ExternalName", "needs service.externalName"},
 		{"service.type=Headless", "use ClusterIP"},
-		{"certificate.existingSecret=my-tls", "give apiService.caBundle"},
+		{"tls.type=existingSecret,tls.existingSecret.name=my-tls", "give apiService.caBundle"},
 		{"extraCA.configMap.name=a,extraCA.secret.name=b", "not both"},
 	} {
 		t.Run(tc.set, func(t *testing.T) {

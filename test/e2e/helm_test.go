@@ -294,8 +294,9 @@ func (c *chartCluster) canI(args ...string) (bool, error) {
 // behind the chart's APIService, under the chart's ServiceAccount: the chart's RBAC is
 // sufficient (RunnerSets from the seed document's values files become Ready and scale) and
 // minimal (kubectl auth can-i denies the rest), teams that administer a namespace manage their
-// RunnerSets with no extra binding, upgrades keep the APIService Available, and uninstalling the
-// server leaves no namespace stuck.
+// RunnerSets with no extra binding, upgrades keep the APIService Available, namespaced mode
+// (watchNamespaces) confines the server's rights and RunnerSets to the watched namespaces, and
+// uninstalling the server leaves no namespace stuck.
 func TestHelmCharts(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a second control plane")
@@ -389,7 +390,7 @@ func TestHelmCharts(t *testing.T) {
 		old := c.servingCert()
 		stop := c.watchAvailability()
 		// A new rotation value: new CA and certificate; for this release the caBundle trusts both.
-		c.helm(localsystem.UserAdmin, "upgrade", chartRelease, chart, "--namespace", chartNamespace, "--reuse-values", "--set", "certificate.rotation=2026-11")
+		c.helm(localsystem.UserAdmin, "upgrade", chartRelease, chart, "--namespace", chartNamespace, "--reuse-values", "--set", "tls.helm.rotation=2026-11")
 		rotated := c.servingCert()
 		require.NotEqual(t, old.Data["ca.crt"], rotated.Data["ca.crt"], "a new CA")
 		both, _, _, err := c.apiService(ctx)
@@ -413,6 +414,81 @@ func TestHelmCharts(t *testing.T) {
 		verifyChain(t, rotated, final)
 	})
 
+	// Namespaced mode, switched on and off with helm upgrade: the chart's Role in the watched
+	// namespace is all the server needs there, it holds no right on Secrets or pods elsewhere, and
+	// a RunnerSet installed elsewhere is refused with a 403 that names the watched namespaces.
+	t.Run("namespaced mode", func(t *testing.T) {
+		nc := c.with(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		// The pods would restart with the Deployment's new arguments; here the process does.
+		restart := func(what string) {
+			nc.server.Stop()
+			nc.startServer(ctx)
+			c.server = nc.server // the uninstall subtest stops it
+			nc.waitAvailable(what)
+		}
+		const watched, release = "helm-default", "arc-runner-set"
+		nc.helm(localsystem.UserAdmin, "upgrade", chartRelease, chart, "--namespace", chartNamespace, "--reuse-values", "--set", "watchNamespaces={"+watched+"}")
+		d, err := hs.AdminClient().AppsV1().Deployments(chartNamespace).Get(ctx, chartRelease, metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Contains(t, d.Spec.Template.Spec.Containers[0].Args, "--watch-namespaces="+watched)
+		restart("the APIService in namespaced mode")
+
+		for _, ck := range []struct {
+			args []string
+			want bool
+		}{
+			{[]string{"get", "secrets", "-n", watched}, true},
+			{[]string{"create", "pods", "-n", watched}, true},
+			{[]string{"create", "roles", "-n", watched}, true},
+			{[]string{"create", "configmaps", "-n", watched}, true},
+			{[]string{"get", "secrets", "-n", chartNamespace}, true}, // its signing key
+			{[]string{"list", "configmaps", "--all-namespaces"}, true},
+			{[]string{"get", "secrets", "-n", "helm-dind"}, false},
+			{[]string{"get", "secrets", "-n", "kube-system"}, false},
+			{[]string{"list", "secrets", "--all-namespaces"}, false},
+			{[]string{"list", "pods", "--all-namespaces"}, false},
+			{[]string{"create", "pods", "-n", "helm-dind"}, false},
+			{[]string{"create", "configmaps", "-n", "helm-dind"}, false},
+			{[]string{"create", "events", "-n", "helm-dind"}, false},
+			{[]string{"create", "roles", "-n", "helm-kubernetes"}, false},
+		} {
+			got, err := nc.canI(ck.args...)
+			if assert.NoError(t, err) {
+				assert.Equal(t, ck.want, got, "can-i %s", strings.Join(ck.args, " "))
+			}
+		}
+
+		// Installing a runner scale set in a namespace the server does not watch fails, naming
+		// the ones it does.
+		out, errOut, err := hs.Helm(ctx, localsystem.UserAdmin, "install", "elsewhere", filepath.Join(root, "charts", "runnerset"), "--namespace", "helm-dind",
+			"--set", "githubConfigUrl="+gh.ConfigURL("helm/elsewhere"), "--set", "githubConfigSecret=github-pat")
+		if assert.Error(t, err, "helm install in an unwatched namespace: %s", out) {
+			assert.Contains(t, errOut, "forbidden")
+			assert.Contains(t, errOut, "only in namespaces "+watched)
+		}
+		_, err = nc.actions().ActionsV1alpha1().RunnerSets("helm-dind").Get(ctx, "elsewhere", metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "RunnerSet helm-dind/elsewhere not created: %v", err)
+		_, _, _ = hs.Helm(ctx, localsystem.UserAdmin, "uninstall", "elsewhere", "--namespace", "helm-dind")
+
+		// The watched namespace's RunnerSet still scales, with the Role's rights only.
+		nc.kubectl(localsystem.UserAdmin, "scale", "rset", release, "-n", watched, "--replicas=3")
+		eventually(t, 90*time.Second, "3 runner pods in "+watched, func(ctx context.Context) (bool, error) {
+			list, err := hs.AdminClient().CoreV1().Pods(watched).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.LabelRunnerSet + "=" + release})
+			return err == nil && len(list.Items) == 3, nil
+		})
+
+		// Back to cluster mode: the Roles go, the ClusterRole holds the rights again.
+		nc.helm(localsystem.UserAdmin, "upgrade", chartRelease, chart, "--namespace", chartNamespace, "--reuse-values", "--set-json", "watchNamespaces=[]")
+		restart("the APIService back in cluster mode")
+		_, err = hs.AdminClient().RbacV1().Roles(watched).Get(ctx, chartRelease+":runners", metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "Role %s:runners removed from %s: %v", chartRelease, watched, err)
+		got, err := nc.canI("get", "secrets", "-n", "helm-dind")
+		assert.NoError(t, err)
+		assert.True(t, got, "cluster mode: the server reads Secrets in every namespace again")
+	})
+
 	t.Run("uninstall", func(t *testing.T) {
 		c := c.with(t)
 		// The documented order: runner scale sets first. helm uninstall --wait returns once the
@@ -428,6 +504,9 @@ func TestHelmCharts(t *testing.T) {
 		for _, ss := range gh.ScaleSets() {
 			assert.NotEqual(t, scaleSetID, ss.ID, "scale set %d deleted on GitHub", scaleSetID)
 		}
+		// Drained once, cleanly: not deleted again by a worker that took the RunnerSet for one
+		// that vanished without a drain.
+		assert.Equal(t, 1, gh.Counters().ScaleSets[scaleSetID]["DeleteScaleSet"], "DeleteScaleSet calls for scale set %d", scaleSetID)
 
 		// The server next, while two RunnerSets still exist (with their drain finalizer):
 		// their namespaces must still be deletable.
@@ -765,12 +844,33 @@ func TestHelmARCValues(t *testing.T) {
 		_, err = actionsClient(t, localsystem.UserAdmin).ActionsV1alpha1().RunnerSets(ns).Get(ctx, rs.Name, metav1.GetOptions{})
 		assert.True(t, apierrors.IsNotFound(err), "a dry run stores nothing: %v", err)
 	}
-	t.Run("dry-run", func(t *testing.T) {
+	// installReady installs the file for real: its RunnerSet becomes Ready, and uninstalling
+	// drains it away.
+	installReady := func(t *testing.T, release, file string, set ...string) {
+		args := append([]string{"install", release, chart, "--namespace", ns, "--values", file}, set...)
+		out, errOut, err := sys.Helm(ctx, localsystem.UserAdmin, args...)
+		require.NoError(t, err, "helm %s\n%s\n%s", strings.Join(args, " "), out, errOut)
+		rsets := actionsClient(t, localsystem.UserAdmin).ActionsV1alpha1().RunnerSets(ns)
+		eventually(t, 90*time.Second, "RunnerSet "+release+" Ready", func(ctx context.Context) (bool, error) {
+			rs, err := rsets.Get(ctx, release, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			return meta.IsStatusConditionTrue(rs.Status.Conditions, v1alpha1.ConditionReady), nil
+		})
+		out, errOut, err = sys.Helm(ctx, localsystem.UserAdmin, "uninstall", release, "--namespace", ns, "--wait", "--timeout", "90s")
+		require.NoError(t, err, "helm uninstall\n%s\n%s", out, errOut)
+		_, err = rsets.Get(ctx, release, metav1.GetOptions{})
+		assert.True(t, apierrors.IsNotFound(err), "RunnerSet %s gone after helm uninstall --wait: %v", release, err)
+	}
+	t.Run("dry-run and install", func(t *testing.T) {
 		for file, path := range shapes {
 			t.Run(file, func(t *testing.T) {
 				t.Parallel()
 				release := arcRelease("arc-", file)
 				dryRun(t, release, path, "--set", "githubConfigUrl="+gh.ConfigURL("arc-shapes/"+release), "--set", "githubConfigSecret=github-pat")
+				release = arcRelease("ready-", file)
+				installReady(t, release, path, "--set", "githubConfigUrl="+gh.ConfigURL("arc-shapes/"+release), "--set", "githubConfigSecret=github-pat")
 			})
 		}
 		for file, path := range experimental {
@@ -778,6 +878,9 @@ func TestHelmARCValues(t *testing.T) {
 				t.Parallel()
 				release := arcRelease("exp-", file)
 				dryRun(t, release, path, "--set", "auth.url="+gh.ConfigURL("arc-experimental/"+release), "--set", "auth.secretName=github-pat",
+					"--set", "scaleset.name="+release)
+				release = arcRelease("ready-exp-", file)
+				installReady(t, release, path, "--set", "auth.url="+gh.ConfigURL("arc-experimental/"+release), "--set", "auth.secretName=github-pat",
 					"--set", "scaleset.name="+release)
 			})
 		}
