@@ -49,7 +49,7 @@ test-e2e: tools promtool build ## The local system's own tests, the charts' rend
 	$(GO) test -count=1 ./pkg/localsystem/... ./pkg/runneremulator/... ./cmd/github-simulator/... ./charts/...
 	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) ./test/e2e/... -args -bin-dir=$(BIN)
 
-# The fault, failover and bad-input suite (test/faults, issue 7; README, Reliability). Its full
+# The fault, failover and bad-input suite (test/faults; docs/reliability.md). Its full
 # forms plus the fuzz targets run in test-faults, bounded well under 20 minutes; make test runs
 # the short forms. Each scenario prints its audit; all audits are collected in FAULTS_AUDIT.
 FAULTS_TIMEOUT ?= 16m

@@ -56,7 +56,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/runneremulator"
 )
 
-// The server chart is installed as the README says: release runnerset-apiserver in
+// The server chart is installed as docs/install.md says: release runnerset-apiserver in
 // runnerset-system, which names everything runnerset-apiserver.
 const (
 	chartRelease   = "runnerset-apiserver"

@@ -94,7 +94,7 @@ startupProbe: ~
 
 {{/*
 Keys that mean something elsewhere: the chart's own values renamed before its first release, and
-the values of ARC's gha-runner-scale-set-controller chart (see "From ARC's charts" in the README).
+the values of ARC's gha-runner-scale-set-controller chart (see "Coming from ARC" in the README).
 */}}
 {{- define "runnerset-apiserver.movedValues" -}}
 certificate.existingSecret: tls.existingSecret.name (with tls.type=existingSecret)

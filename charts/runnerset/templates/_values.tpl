@@ -34,7 +34,7 @@ the API itself refuses is checked on the rendered RunnerSet (_apichecks.tpl).
 {{- if not (kindIs "invalid" (index $v .)) }}{{ $legacy = append $legacy . }}{{ end -}}
 {{- end -}}
 {{- if and $exp $legacy -}}
-{{- fail (printf "these values mix keys of ARC's gha-runner-scale-set chart (%s) with keys of its gha-runner-scale-set-experimental chart (%s), which this chart would read differently: write them for one of the two (see \"From ARC's charts\" in the README)" (join ", " $legacy) (join ", " $exp)) -}}
+{{- fail (printf "these values mix keys of ARC's gha-runner-scale-set chart (%s) with keys of its gha-runner-scale-set-experimental chart (%s), which this chart would read differently: write them for one of the two (see \"Coming from ARC\" in the README)" (join ", " $legacy) (join ", " $exp)) -}}
 {{- end -}}
 {{- if $exp -}}
 {{- $_ := include "runnerset.values.experimental" (dict "root" . "st" $st) -}}
