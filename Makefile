@@ -20,6 +20,14 @@ tools: ## Build the pinned control plane, kubectl, kwok and helm into _output/bi
 promtool: ## Build promtool into _output/bin (cached), for the tests of the server chart's alert rules.
 	bash hack/tools/promtool/build.sh
 
+.PHONY: image
+image: ## The server's image for linux/amd64 and linux/arm64, without Docker: _output/image/{oci/,runnerset-apiserver.tar}; prints its digest.
+	GO=$(GO) hack/image.sh --version=$(VERSION) --commit=$(GIT_COMMIT)
+
+.PHONY: test-image
+test-image: ## Build the image in a scratch directory and check it (platforms, user, static binaries, --version).
+	cd hack/image && GOWORK=off $(GO) test -count=1 -timeout 30m ./...
+
 .PHONY: build
 build: ## Build our binaries into _output/bin.
 	$(GO) build -ldflags "$(VERSION_LDFLAGS)" -o $(BIN)/runnerset-apiserver ./cmd/apiserver
@@ -39,6 +47,7 @@ verify: ## Fail on stale generated code, untidy go.mod, unformatted or vet-faili
 	$(GO) vet -tags e2e ./test/...
 	$(GO) vet -tags faults ./test/...
 	$(GO) vet -tags bench ./test/...
+	cd hack/image && GOWORK=off $(GO) vet ./...
 
 .PHONY: test-unit
 test-unit: ## Unit tests: no cluster (-short skips the tests that start one).
@@ -81,7 +90,7 @@ test-faults-short: tools build ## The short form of every fault scenario (part o
 		status=$$?; cat $(FAULTS_AUDIT) 2>/dev/null; exit $$status
 
 .PHONY: test
-test: test-unit test-e2e test-faults-short ## Everything CI runs.
+test: test-unit test-e2e test-faults-short test-image ## Everything CI runs.
 
 BENCH_TIMEOUT ?= 15m
 BENCH_ARGS ?=

@@ -125,7 +125,7 @@ func TestServerChartDefaults(t *testing.T) {
 	c := serverContainer(t, d)
 	assert.Equal(t, int32(2), *d.Spec.Replicas)
 	assert.Equal(t, "runnerset-apiserver", pod.ServiceAccountName)
-	assert.Equal(t, "runnerset-apiserver:0.1.0", c.Image)
+	assert.Equal(t, "ghcr.io/runnerset-apiserver/runnerset-apiserver:0.1.0", c.Image)
 
 	o := serverFlags(t, c.Args)
 	assert.Equal(t, 10250, o.RecommendedOptions.SecureServing.BindPort, "a port GKE private clusters' control planes reach")

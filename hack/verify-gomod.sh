@@ -2,7 +2,7 @@
 # Fails when go.mod or go.sum would change under `go mod tidy` (the tools module included).
 set -o errexit -o nounset -o pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-for mod in "${ROOT}" "${ROOT}/hack/tools"; do
+for mod in "${ROOT}" "${ROOT}/hack/tools" "${ROOT}/hack/image"; do
   scratch=$(mktemp -d)
   cp "${mod}/go.mod" "${mod}/go.sum" "${scratch}/"
   (cd "${mod}" && go mod tidy)
