@@ -7,7 +7,7 @@ E2E_TIMEOUT ?= 20m
 # The version the server reports (--version, /version, its User-Agent): the chart's appVersion.
 VERSION ?= v$(shell sed -n 's/^appVersion: "\(.*\)"$$/\1/p' charts/runnerset-apiserver/Chart.yaml)
 GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
-VERSION_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(VERSION) -X k8s.io/component-base/version.gitCommit=$(GIT_COMMIT)
+VERSION_LDFLAGS := -X actions.dev/runnerset-apiserver/pkg/version.gitVersion=$(VERSION) -X actions.dev/runnerset-apiserver/pkg/version.gitCommit=$(GIT_COMMIT)
 
 .PHONY: all
 all: build

@@ -38,7 +38,7 @@ var platforms = []v1.Platform{
 // table and DWARF are a third of the binary, and a Go binary's stack traces and profiles do not
 // need them (Kubernetes strips its release binaries the same way).
 func ldflags(version, commit string) string {
-	return fmt.Sprintf("-s -w -X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitCommit=%s", version, commit)
+	return fmt.Sprintf("-s -w -X actions.dev/runnerset-apiserver/pkg/version.gitVersion=%s -X actions.dev/runnerset-apiserver/pkg/version.gitCommit=%s", version, commit)
 }
 
 // compileAll cross-compiles the server for every platform, one after the other (the go command

@@ -19,12 +19,12 @@ package app
 import (
 	"context"
 	"fmt"
-	"runtime"
 
 	"github.com/spf13/cobra"
 	cliflag "k8s.io/component-base/cli/flag"
 	_ "k8s.io/component-base/logs/json/register" // --logging-format=json
-	baseversion "k8s.io/component-base/version"
+
+	"actions.dev/runnerset-apiserver/pkg/version"
 )
 
 // NewCommand returns the runnerset-apiserver command.
@@ -39,8 +39,7 @@ v1alpha1.actions.dev. Authentication and authorization are delegated to the kube
 		SilenceUsage: true,
 		RunE: func(c *cobra.Command, args []string) error {
 			if printVersion {
-				v := baseversion.Get()
-				fmt.Fprintf(c.OutOrStdout(), "runnerset-apiserver %s (commit %s, %s, %s/%s)\n", v.GitVersion, v.GitCommit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				fmt.Fprintln(c.OutOrStdout(), version.String())
 				return nil
 			}
 			if len(args) != 0 {

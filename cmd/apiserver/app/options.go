@@ -46,6 +46,7 @@ import (
 	generatedopenapi "actions.dev/runnerset-apiserver/pkg/generated/openapi"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
 	"actions.dev/runnerset-apiserver/pkg/scope"
+	"actions.dev/runnerset-apiserver/pkg/version"
 )
 
 // Options are the command's flags. The generic server's recommended options are used without
@@ -261,7 +262,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		WatchNamespaces: watched,
 		KubeClient:      kubeClient, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
 		AllowedGitHubHosts: o.Policy.AllowedHosts, MaxRunnersPerRunnerSet: o.Policy.MaxRunners, MaxRunnerSetsPerNamespace: o.Policy.MaxPerNamespace,
-		UserAgent: "runnerset-apiserver/" + baseversion.Get().GitVersion,
+		UserAgent: "runnerset-apiserver/" + version.Version(),
 		Scaler: apiserver.ScalerOptions{
 			Enabled: o.Scaler.Enabled, LeaderElect: o.Scaler.LeaderElect, LeaseNamespace: o.Scaler.LeaseNamespace,
 			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
