@@ -38,6 +38,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/runneremulator"
 )
@@ -51,6 +52,9 @@ type options struct {
 	queueTokenTTL  time.Duration
 	assignTimeout  time.Duration
 	reofferAfter   time.Duration
+	sessionIdle    time.Duration
+	minRunner      string
+	runnerVersion  string
 	restRateLimit  int
 	seed           int64
 	urlFile        string
@@ -84,7 +88,9 @@ http://127.0.0.1:PORT/<org>, /<org>/<repo> or /enterprises/<enterprise>, with a 
 (env ACTIONS_RUNNER_INPUT_JITCONFIG from a secretKeyRef) come online, take a job, run it for
 its duration and end their pod like an ephemeral runner (runner container exit 0, phase
 Succeeded). Pod annotation emulator.actions.dev/exit-code: "7" (deprecated runner) or "1"
-("crash") asks for another exit.
+("crash") asks for another exit. A runner reports the version of its actions-runner image tag
+(or annotation emulator.actions.dev/runner-version, or --runner-version); one older than
+--min-runner-version is refused and exits 7 (with ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1).
 
 Flags:
 `
@@ -113,6 +119,12 @@ Control API (JSON; durations as "90s" or a number of seconds). With S=http://127
   curl -s -XPOST $S/_sim/queue-tokens/expire      # every message-queue token answers 401
   curl -s -XPOST $S/_sim/runnergroups -d '{"name":"gpu"}'
 
+  curl -s $S/_sim/settings                # settings that may change while it runs
+  # idle message sessions expire after 30s from now on (negative: never)
+  curl -s -XPATCH $S/_sim/settings -d '{"sessionIdleTimeout":"30s"}'
+  # runners older than 2.331.0 are refused from now on
+  curl -s -XPATCH $S/_sim/settings -d '{"minRunnerVersion":"2.331.0"}'
+
   curl -s $S/_sim/counters                # requests per endpoint, per scale set, faulted
   curl -s -XDELETE $S/_sim/counters
   curl -s $S/_sim/scalesets               # scale sets with live statistics
@@ -120,7 +132,7 @@ Control API (JSON; durations as "90s" or a number of seconds). With S=http://127
   curl -s $S/_sim/runners
 
   # play a runner by hand
-  curl -s -XPOST $S/_sim/runners/connect -d '{"encodedJITConfig":"..."}'
+  curl -s -XPOST $S/_sim/runners/connect -d '{"encodedJITConfig":"...","version":"2.330.0"}'
   curl -s -XPOST $S/_sim/runners/7/acquire        # 200 with the job, 204 when none
   curl -s -XPOST $S/_sim/runners/7/complete -d '{"result":"succeeded"}'
   curl -s -XPOST $S/_sim/runners/7/disconnect
@@ -143,12 +155,18 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.queueTokenTTL, "queue-token-ttl", simulator.DefaultQueueTokenTTL, "lifetime of a message-queue token")
 	fs.DurationVar(&o.assignTimeout, "assign-timeout", simulator.DefaultAssignTimeout, "an assigned job no runner starts within this is canceled and requeued (at most 3 times)")
 	fs.DurationVar(&o.reofferAfter, "reoffer-after", simulator.DefaultReofferAfter, "a job nobody acquired is offered again after this (negative: never)")
+	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", simulator.DefaultSessionIdleTimeout,
+		"a message session nobody polled, refreshed or otherwise used for this long expires, as GitHub expires the session of a listener that died without deleting it (negative: never)")
+	fs.StringVar(&o.minRunner, "min-runner-version", actions.MinRunnerVersion,
+		"runners older than this are refused when they connect, as GitHub refuses them since 2026-09-25 (0.0.0: none)")
 	fs.IntVar(&o.restRateLimit, "rest-rate-limit", simulator.DefaultRESTRateLimit, "GitHub REST requests per credential and hour")
 	fs.Int64Var(&o.seed, "seed", 0, "seed of fault probabilities")
 	fs.StringVar(&o.urlFile, "url-file", "", "write the simulator's URL to this file once it listens")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "cluster whose runner pods --emulate-runners plays")
 	fs.BoolVar(&o.emulateRunners, "emulate-runners", false, "play the runner process for runner pods (needs --kubeconfig)")
 	fs.DurationVar(&o.runnerPoll, "runner-poll-interval", runneremulator.DefaultPollInterval, "how often an emulated idle runner asks for a job")
+	fs.StringVar(&o.runnerVersion, "runner-version", runneremulator.DefaultRunnerVersion,
+		"version an emulated runner reports unless its pod's annotation "+runneremulator.RunnerVersionAnnotation+" or actions-runner image tag says another")
 	fs.StringVar(&o.namespace, "runner-namespace", "", "emulate runner pods of this namespace only (default all)")
 	fs.Float64Var(&o.kubeQPS, "kube-api-qps", 50, "queries per second the runner emulator sends to the cluster (pod status, JIT config Secrets)")
 	fs.IntVar(&o.kubeBurst, "kube-api-burst", 100, "burst of the runner emulator's requests to the cluster")
@@ -203,7 +221,7 @@ func (o *options) simulatorOptions() (simulator.Options, error) {
 	so := simulator.Options{
 		Listen: o.listen, PATs: o.pats, LongPollHold: o.longPollHold, AdminTokenTTL: o.adminTokenTTL,
 		QueueTokenTTL: o.queueTokenTTL, AssignTimeout: o.assignTimeout, ReofferAfter: o.reofferAfter,
-		RESTRateLimit: o.restRateLimit, Seed: o.seed,
+		SessionIdleTimeout: o.sessionIdle, MinRunnerVersion: o.minRunner, RESTRateLimit: o.restRateLimit, Seed: o.seed,
 	}
 	for _, spec := range o.apps {
 		parts := strings.SplitN(spec, ":", 3)
@@ -222,6 +240,11 @@ func (o *options) simulatorOptions() (simulator.Options, error) {
 		so.Apps = append(so.Apps, simulator.App{AppID: appID, InstallationID: inst, PrivateKeyPEM: key})
 	}
 	return so, nil
+}
+
+func (o *options) emulatorConfig(client kubernetes.Interface, runners runneremulator.RunnerSide) runneremulator.Config {
+	return runneremulator.Config{Client: client, Runners: runners, PollInterval: o.runnerPoll,
+		Namespace: o.namespace, RunnerVersion: o.runnerVersion}
 }
 
 // run serves until ctx ends.
@@ -257,7 +280,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 
 	emulatorDone := make(chan error, 1)
 	if client != nil {
-		em, err := runneremulator.New(runneremulator.Config{Client: client, Runners: sim, PollInterval: o.runnerPoll, Namespace: o.namespace})
+		em, err := runneremulator.New(o.emulatorConfig(client, sim))
 		if err != nil {
 			return err
 		}

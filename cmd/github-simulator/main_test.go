@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+	"actions.dev/runnerset-apiserver/pkg/runneremulator"
 )
 
 func parse(t *testing.T, args ...string) options {
@@ -50,10 +51,66 @@ func TestHelpDocumentsFlagsAndControlAPI(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"--listen", "--pat", "--long-poll-hold", "--kubeconfig", "--emulate-runners",
-		"/_sim/jobs", "/_sim/faults", "/_sim/counters", "curl", "GetMessage", "exit-code"} {
+		"--session-idle-timeout", "--min-runner-version", "--runner-version", "/_sim/jobs", "/_sim/faults", "/_sim/counters", "/_sim/settings", "curl", "GetMessage", "exit-code"} {
 		if !strings.Contains(out.String(), strings.TrimPrefix(want, "-")) {
 			t.Errorf("--help lacks %q", want)
 		}
+	}
+}
+
+// TestSessionIdleTimeoutFlag: the flag reaches the simulator; its default is the simulator's.
+func TestSessionIdleTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, simulator.DefaultSessionIdleTimeout},
+		{[]string{"--session-idle-timeout", "90s"}, 90 * time.Second},
+		{[]string{"--session-idle-timeout", "-1s"}, -time.Second},
+	} {
+		o := parse(t, tc.args...)
+		so, err := o.simulatorOptions()
+		if err != nil || so.SessionIdleTimeout != tc.want {
+			t.Errorf("%v: SessionIdleTimeout %s (%v), want %s", tc.args, so.SessionIdleTimeout, err, tc.want)
+		}
+	}
+	o := parse(t, "--listen", "127.0.0.1:0", "--session-idle-timeout", "90s")
+	so, err := o.simulatorOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := simulator.Start(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if s, err := simulator.NewControlClient(sim.URL()).Settings(); err != nil || s.SessionIdleTimeout != 90*time.Second {
+		t.Errorf("settings of the started simulator %+v, %v", s, err)
+	}
+}
+
+// TestRunnerVersionFlags: the simulator's minimum and the emulator's version reach them.
+func TestRunnerVersionFlags(t *testing.T) {
+	o := parse(t)
+	so, err := o.simulatorOptions()
+	if err != nil || so.MinRunnerVersion != "2.329.0" || o.emulatorConfig(nil, nil).RunnerVersion != runneremulator.DefaultRunnerVersion {
+		t.Errorf("defaults: minimum %q (%v), runner version %q", so.MinRunnerVersion, err, o.emulatorConfig(nil, nil).RunnerVersion)
+	}
+	o = parse(t, "--listen", "127.0.0.1:0", "--min-runner-version", "2.331.0", "--runner-version", "2.328.0")
+	if v := o.emulatorConfig(nil, nil).RunnerVersion; v != "2.328.0" {
+		t.Errorf("--runner-version reached the emulator as %q", v)
+	}
+	so, _ = o.simulatorOptions()
+	sim, err := simulator.Start(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if got := sim.MinRunnerVersion(); got != "2.331.0" {
+		t.Errorf("--min-runner-version reached the simulator as %q", got)
+	}
+	if err := run(t.Context(), parse(t, "--listen", "127.0.0.1:0", "--min-runner-version", "new"), &bytes.Buffer{}); err == nil {
+		t.Error("an invalid --min-runner-version was accepted")
 	}
 }
 

@@ -31,6 +31,15 @@ limitations under the License.
 //	emulator.actions.dev/exit-code: "1"       # or "crash": the runner crashes (exit 1, pod Failed)
 //	emulator.actions.dev/exit-when: job-started  # with a non-zero exit code: crash mid-job instead
 //
+// Each runner reports a version when it connects: the annotation
+// emulator.actions.dev/runner-version, else the tag of an actions-runner image
+// (ghcr.io/actions/actions-runner:2.330.0), else Config.RunnerVersion. The simulator refuses a
+// runner older than its minimum version (2.329.0 by default, as GitHub since 2026-09-25); the
+// runner then exits as the real one does: code 7 when its container has
+// ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1 (the scaler sets it), else 0, with the
+// service's refusal as its output, which the kubelet puts into the container's termination
+// message under terminationMessagePolicy FallbackToLogsOnError.
+//
 // A runner that goes away with a job (a crash mid-job, or its pod deleted) is disconnected;
 // the simulator fails its job, as the service does when a runner stops answering.
 //
@@ -63,6 +72,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 )
 
@@ -82,6 +92,14 @@ const (
 	// ExitVersionDeprecated is the runner's exit code for a deprecated version (with
 	// ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1).
 	ExitVersionDeprecated = 7
+	// RunnerVersionAnnotation sets the version a pod's runner reports.
+	RunnerVersionAnnotation = "emulator.actions.dev/runner-version"
+	// DeprecatedExitCodeEnv makes the runner exit 7 rather than 0 when the service refuses its
+	// version (reference §6.1).
+	DeprecatedExitCodeEnv = "ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE"
+	// DefaultRunnerVersion is the version runners report by default: a current release, at or
+	// above GitHub's minimum.
+	DefaultRunnerVersion = "2.330.0"
 
 	DefaultPollInterval = 200 * time.Millisecond
 	secretRetryMin      = time.Second
@@ -97,9 +115,18 @@ type RunnerSide interface {
 	DisconnectRunner(runnerID int)
 }
 
+// VersionedRunnerSide is a RunnerSide that is told the runner's version when it connects,
+// and refuses one too old with simulator.ErrRunnerVersionTooOld. A RunnerSide without it
+// connects runners without a version check.
+type VersionedRunnerSide interface {
+	ConnectRunnerVersion(encodedJITConfig, version string) (simulator.RunnerInfo, error)
+}
+
 var (
-	_ RunnerSide = (*simulator.Simulator)(nil)
-	_ RunnerSide = (*simulator.ControlClient)(nil)
+	_ RunnerSide          = (*simulator.Simulator)(nil)
+	_ RunnerSide          = (*simulator.ControlClient)(nil)
+	_ VersionedRunnerSide = (*simulator.Simulator)(nil)
+	_ VersionedRunnerSide = (*simulator.ControlClient)(nil)
 )
 
 // Config configures an Emulator.
@@ -114,6 +141,9 @@ type Config struct {
 	PollInterval time.Duration
 	// Namespace limits the emulator to one namespace; default all.
 	Namespace string
+	// RunnerVersion is the version runners report unless their pod says another; default
+	// DefaultRunnerVersion.
+	RunnerVersion string
 }
 
 // Emulator plays runner processes for runner pods. Create it with New and start it with Run.
@@ -145,6 +175,8 @@ type Runner struct {
 	RunnerName   string
 	JobRequestID int64
 	ExitCode     int
+	// Version is the runner version it reported.
+	Version string
 }
 
 type process struct {
@@ -167,6 +199,12 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.RunnerVersion == "" {
+		cfg.RunnerVersion = DefaultRunnerVersion
+	}
+	if _, err := actions.ParseRunnerVersion(cfg.RunnerVersion); err != nil {
+		return nil, fmt.Errorf("runneremulator: Config.RunnerVersion: %w", err)
 	}
 	return &Emulator{cfg: cfg, procs: map[types.UID]*process{}}, nil
 }
@@ -323,19 +361,8 @@ func planOf(pod *corev1.Pod) exitPlan {
 
 // runProcess is one runner process, from start to exit.
 func (e *Emulator) runProcess(ctx context.Context, p *process, pod *corev1.Pod) {
-	jit, reason, err := e.readJITConfig(ctx, p, pod)
-	if err != nil {
-		return // ctx ended
-	}
-	if reason != "" {
-		e.reject(p, reason)
-		return
-	}
-	info, err := e.connect(ctx, jit)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.reject(p, "the service does not know the JIT config: "+err.Error())
-		}
+	info, ok := e.start(ctx, p, pod)
+	if !ok {
 		return
 	}
 	e.update(p, func(r *Runner) { r.State, r.RunnerID, r.RunnerName = StateIdle, info.ID, info.Name })
@@ -391,6 +418,33 @@ func (e *Emulator) runProcess(ctx context.Context, p *process, pod *corev1.Pod) 
 	e.exit(ctx, p, 0)
 }
 
+// start is the runner process starting: it reads its JIT config and connects, reporting its
+// version. It is false when the runner does not come online (it ended, or was refused).
+func (e *Emulator) start(ctx context.Context, p *process, pod *corev1.Pod) (simulator.RunnerInfo, bool) {
+	jit, reason, err := e.readJITConfig(ctx, p, pod)
+	if err != nil {
+		return simulator.RunnerInfo{}, false // ctx ended
+	}
+	if reason != "" {
+		e.reject(p, reason)
+		return simulator.RunnerInfo{}, false
+	}
+	version := e.versionOf(pod)
+	e.update(p, func(r *Runner) { r.Version = version })
+	info, err := e.connect(ctx, jit, version)
+	switch {
+	case errors.Is(err, simulator.ErrRunnerVersionTooOld):
+		e.refused(ctx, p, pod, err)
+		return simulator.RunnerInfo{}, false
+	case err != nil:
+		if ctx.Err() == nil {
+			e.reject(p, "the service does not know the JIT config: "+err.Error())
+		}
+		return simulator.RunnerInfo{}, false
+	}
+	return info, true
+}
+
 // readJITConfig finds the runner container's JIT config in its Secret. A reason means there
 // is none to be had; err means ctx ended.
 func (e *Emulator) readJITConfig(ctx context.Context, p *process, pod *corev1.Pod) (jit, reason string, err error) {
@@ -441,12 +495,19 @@ func (e *Emulator) readJITConfig(ctx context.Context, p *process, pod *corev1.Po
 	}
 }
 
-// connect brings the runner online, retrying errors other than "unknown config" (a
-// simulator in another process may be briefly unreachable).
-func (e *Emulator) connect(ctx context.Context, jit string) (simulator.RunnerInfo, error) {
+// connect brings the runner online, reporting version where the service is told versions. It
+// retries errors other than an unknown config or a refused version (a simulator in another
+// process may be briefly unreachable).
+func (e *Emulator) connect(ctx context.Context, jit, version string) (simulator.RunnerInfo, error) {
 	for {
-		info, err := e.cfg.Runners.ConnectRunner(jit)
-		if err == nil || errors.Is(err, simulator.ErrUnknownJITConfig) {
+		var info simulator.RunnerInfo
+		var err error
+		if v, ok := e.cfg.Runners.(VersionedRunnerSide); ok {
+			info, err = v.ConnectRunnerVersion(jit, version)
+		} else {
+			info, err = e.cfg.Runners.ConnectRunner(jit)
+		}
+		if err == nil || errors.Is(err, simulator.ErrUnknownJITConfig) || errors.Is(err, simulator.ErrRunnerVersionTooOld) {
 			return info, err
 		}
 		klog.V(2).InfoS("Connecting a runner failed; retrying", "err", err)
@@ -498,6 +559,11 @@ func (e *Emulator) wait(ctx context.Context, d time.Duration) bool {
 
 // exit ends the runner container with code and records it in the pod's status.
 func (e *Emulator) exit(ctx context.Context, p *process, code int) {
+	e.exitSaying(ctx, p, code, "")
+}
+
+// exitSaying is exit for a runner whose last output was said.
+func (e *Emulator) exitSaying(ctx context.Context, p *process, code int, said string) {
 	e.update(p, func(r *Runner) { r.State, r.ExitCode = StateExited, code })
 	klog.V(2).InfoS("Runner exited", "pod", p.pod, "exitCode", code)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -509,6 +575,9 @@ func (e *Emulator) exit(ctx context.Context, p *process, code int) {
 			return nil
 		}
 		terminate(pod, code, e.cfg.Clock.Now())
+		if code != 0 {
+			setTerminationMessage(pod, said)
+		}
 		_, err = e.cfg.Client.CoreV1().Pods(p.pod.Namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{})
 		return err
 	})
@@ -586,6 +655,78 @@ func terminate(pod *corev1.Pod, code int, now time.Time) {
 		c := &st.Conditions[j]
 		if (c.Type == corev1.PodReady || c.Type == corev1.ContainersReady) && c.Status != corev1.ConditionFalse {
 			c.Status, c.Reason, c.LastTransitionTime = corev1.ConditionFalse, condReason, at
+		}
+	}
+}
+
+// versionOf is the version a pod's runner reports: its annotation, else the tag of an
+// actions-runner image (what the real runner in it would report), else the default.
+func (e *Emulator) versionOf(pod *corev1.Pod) string {
+	if v := strings.TrimSpace(pod.Annotations[RunnerVersionAnnotation]); v != "" {
+		return v
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == RunnerContainer {
+			if v, ok := actions.RunnerImageVersion(c.Image); ok {
+				return v.String()
+			}
+		}
+	}
+	return e.cfg.RunnerVersion
+}
+
+// refused ends a runner whose version the service refused. The runner prints the refusal and
+// exits 7 when the pod asks for the deprecated-version exit code, else 0 (reference §6.1); its
+// registration stays, offline.
+func (e *Emulator) refused(ctx context.Context, p *process, pod *corev1.Pod, err error) {
+	code := 0
+	if deprecatedExitCode(pod) {
+		code = ExitVersionDeprecated
+	}
+	klog.InfoS("The service refused the runner's version", "pod", p.pod, "err", err, "exitCode", code)
+	e.update(p, func(r *Runner) { r.Reason = err.Error() })
+	e.exitSaying(ctx, p, code, err.Error())
+}
+
+// deprecatedExitCode reports whether the runner container sets
+// ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE.
+func deprecatedExitCode(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if c.Name != RunnerContainer {
+			continue
+		}
+		for _, env := range c.Env {
+			if env.Name == DeprecatedExitCodeEnv {
+				v := strings.TrimSpace(env.Value)
+				return v == "1" || strings.EqualFold(v, "true")
+			}
+		}
+	}
+	return false
+}
+
+// setTerminationMessage does what the kubelet does for a failed runner container whose
+// terminationMessagePolicy is FallbackToLogsOnError: the runner writes no termination-log
+// file, so the message is the tail of its output. Under the default policy (File) the message
+// stays empty.
+func setTerminationMessage(pod *corev1.Pod, said string) {
+	if said == "" {
+		return
+	}
+	i := slices.IndexFunc(pod.Spec.Containers, func(c corev1.Container) bool { return c.Name == RunnerContainer })
+	if i < 0 || pod.Spec.Containers[i].TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError {
+		return
+	}
+	for j := range pod.Status.ContainerStatuses {
+		cs := &pod.Status.ContainerStatuses[j]
+		if cs.Name != RunnerContainer {
+			continue
+		}
+		switch {
+		case cs.State.Terminated != nil:
+			cs.State.Terminated.Message = said
+		case cs.LastTerminationState.Terminated != nil:
+			cs.LastTerminationState.Terminated.Message = said
 		}
 	}
 }

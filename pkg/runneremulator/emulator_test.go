@@ -52,15 +52,19 @@ type env struct {
 }
 
 // setup starts a simulator with a listening scale set "linux", and an emulator on a fake
-// clientset and a fake clock.
-func setup(t *testing.T) *env {
+// clientset and a fake clock, configured further by opts.
+func setup(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
 	sim := simulator.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
 	tn := simtest.Register(t, sim, "acme")
 	rs := tn.CreateScaleSet(t, "linux")
 	tn.Listen(t, rs.ID).Start(t)
 	e := &env{t: t, sim: sim, tenant: tn, scaleSet: rs, client: fake.NewClientset(), clock: testingclock.NewFakeClock(time.Now())}
-	em, err := New(Config{Client: e.client, Runners: sim, Clock: e.clock, PollInterval: poll})
+	cfg := Config{Client: e.client, Runners: sim, Clock: e.clock, PollInterval: poll}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	em, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,6 +213,7 @@ const (
 	ConditionOrphanRunners           = "OrphanRunners"
 	ConditionPodsFailing             = "PodsFailing"
 	ConditionRunnerVersionDeprecated = "RunnerVersionDeprecated"
+	ConditionRunnerVersionTooOld     = "RunnerVersionTooOld"
 )
 
 // RunnerContainerName is the template container that runs the runner.

@@ -54,7 +54,18 @@ func redactURL(u *url.URL) string {
 }
 
 func adminCall(op, method, path string) call {
-	return call{op: op, method: method, path: path, apiVersionInQuery: true}
+	return call{op: op, method: method, path: path, apiVersionInQuery: true, want: successStatus(method)}
+}
+
+// successStatus is the one status the service answers a call with when it succeeds (reference
+// §2.1): 204 No Content for every DELETE (scale set, session, message, runner), 200 OK for the
+// rest, creations included (a created scale set is 200, not 201). The long poll, whose 202 is
+// its own answer, checks its statuses itself.
+func successStatus(method string) int {
+	if method == http.MethodDelete {
+		return http.StatusNoContent
+	}
+	return http.StatusOK
 }
 
 func (cl call) withQuery(kv ...string) call {
@@ -97,6 +108,15 @@ func (r *response) fail(cl call) *Error {
 	return e
 }
 
+// unexpected is the error of a 2xx answer other than the one the call succeeds with: the
+// service did something this client does not know, so it is not taken for success.
+func (r *response) unexpected(cl call) *Error {
+	e := &Error{Op: cl.op, StatusCode: r.StatusCode, ActivityID: r.Header.Get("ActivityId"), GitHubRequestID: r.Header.Get("X-GitHub-Request-Id"), Attempts: r.attempts,
+		Message: fmt.Sprintf("unexpected answer: want %d %s", cl.want, http.StatusText(cl.want))}
+	e.add(ErrUnexpectedStatus)
+	return e
+}
+
 // empty is the error of a 2xx answer without the expected body.
 func (r *response) empty(cl call) *Error {
 	e := &Error{Op: cl.op, StatusCode: r.StatusCode, ActivityID: r.Header.Get("ActivityId"), GitHubRequestID: r.Header.Get("X-GitHub-Request-Id"), Attempts: r.attempts}
@@ -128,6 +148,9 @@ func (c *Client) roundTrip(ctx context.Context, cl call, out any, classify func(
 			classify(e)
 		}
 		return e
+	}
+	if cl.want != 0 && r.StatusCode != cl.want {
+		return r.unexpected(cl)
 	}
 	if out == nil {
 		return nil
@@ -406,7 +429,7 @@ func (c *Client) DeleteMessage(ctx context.Context, queueURL, queueToken string,
 		return err
 	}
 	d := u.JoinPath(strconv.FormatInt(messageID, 10)) // the query is kept as it is
-	cl := call{op: "DeleteMessage", method: http.MethodDelete, url: d, queueToken: queueToken,
+	cl := call{op: "DeleteMessage", method: http.MethodDelete, url: d, queueToken: queueToken, want: successStatus(http.MethodDelete),
 		header: http.Header{"Content-Type": {"application/json"}}}
 	return c.roundTrip(ctx, cl, nil, nil)
 }

@@ -157,6 +157,8 @@ type call struct {
 	header     http.Header
 	// apiVersionInQuery adds api-version=6.0-preview to the query.
 	apiVersionInQuery bool
+	// want is the status the call succeeds with; another 2xx is ErrUnexpectedStatus (0: any 2xx).
+	want int
 }
 
 // response is a received answer.

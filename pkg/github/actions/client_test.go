@@ -18,6 +18,7 @@ package actions
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -395,5 +396,65 @@ func TestOpaqueQueueURL(t *testing.T) {
 	}
 	if !reflect.DeepEqual(raw, want) {
 		t.Errorf("requests %q, want %q", raw, want)
+	}
+}
+
+// TestExactSuccessStatus: each call succeeds with the one status the service answers it with
+// (reference §2.1: 204 for deletes, 200 for the rest, a created scale set included); any other
+// 2xx is an ErrUnexpectedStatus naming the status wanted, not a success.
+func TestExactSuccessStatus(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newTestClient(t, ts, func(cfg *Config) { cfg.Retry = &RetryConfig{} })
+	ctx := ctxT(t)
+	q := ts.URL + "/broker/message"
+	scaleSet := `{"id":5,"name":"arc"}`
+	session := `{"sessionId":"s1","messageQueueUrl":"` + q + `","messageQueueAccessToken":"mq"}`
+	cases := []struct {
+		name   string
+		status int
+		body   string
+		call   func() error
+		want   int
+	}{
+		{"create scale set answered 201", 201, scaleSet, func() error {
+			_, err := c.CreateScaleSet(ctx, &RunnerScaleSet{Name: "arc"})
+			return err
+		}, 200},
+		{"get scale set answered 203", 203, scaleSet, func() error { _, err := c.GetScaleSetByID(ctx, 5); return err }, 200},
+		{"update scale set answered 202", 202, scaleSet, func() error {
+			_, err := c.UpdateScaleSet(ctx, 5, &RunnerScaleSet{Name: "x"})
+			return err
+		}, 200},
+		{"delete scale set answered 200", 200, scaleSet, func() error { return c.DeleteScaleSet(ctx, 5) }, 204},
+		{"create session answered 201", 201, session, func() error { _, err := c.CreateSession(ctx, 5, "me"); return err }, 200},
+		{"refresh session answered 204", 204, "", func() error { _, err := c.RefreshSession(ctx, 5, "s1"); return err }, 200},
+		{"delete session answered 200", 200, "", func() error { return c.DeleteSession(ctx, 5, "s1") }, 204},
+		{"delete message answered 202", 202, "", func() error { return c.DeleteMessage(ctx, q, "mq", 7) }, 204},
+		{"acquire jobs answered 201", 201, `{"count":1,"value":[1]}`, func() error { _, err := c.AcquireJobs(ctx, 5, "mq", []int64{1}); return err }, 200},
+		{"generate JIT config answered 201", 201, `{"runner":{"id":1,"name":"r"},"encodedJITConfig":"x"}`, func() error {
+			_, err := c.GenerateJitConfig(ctx, 5, &JitRunnerSetting{Name: "r"})
+			return err
+		}, 200},
+		{"get runner answered 204", 204, "", func() error { _, err := c.GetRunner(ctx, 1); return err }, 200},
+		{"remove runner answered 200", 200, "", func() error { return c.RemoveRunner(ctx, 1) }, 204},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts.setHandler(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("ActivityId", "act-9")
+				writeJSON(w, tc.status, tc.body)
+			})
+			err := tc.call()
+			if !errors.Is(err, ErrUnexpectedStatus) {
+				t.Fatalf("err = %v, want ErrUnexpectedStatus", err)
+			}
+			var ae *Error
+			if !errors.As(err, &ae) || ae.StatusCode != tc.status || ae.ActivityID != "act-9" {
+				t.Fatalf("error fields %+v", ae)
+			}
+			if want := fmt.Sprintf("want %d %s", tc.want, http.StatusText(tc.want)); !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		})
 	}
 }

@@ -60,6 +60,9 @@ var (
 	// ErrEmptyResponse: a 200 whose body is empty where a JSON document was expected (the broker
 	// has been seen to send these). Reads are retried like a 5xx first.
 	ErrEmptyResponse = errors.New("the service answered 200 with an empty body")
+	// ErrUnexpectedStatus: a success status other than the one the call succeeds with (e.g. 200
+	// where a delete answers 204): not taken for success, since what the service did is unknown.
+	ErrUnexpectedStatus = errors.New("the service answered with an unexpected success status")
 	// ErrMalformedMessage: the long poll answered 200 with something that is not a message
 	// (truncated, not JSON, not an object, or over httpretry.MaxBodyBytes). Nothing can be
 	// acknowledged; poll again in the same session.
@@ -122,11 +125,18 @@ func (e *Error) Error() string {
 // Unwrap lets errors.Is find the sentinels this answer means.
 func (e *Error) Unwrap() []error { return e.kinds }
 
+// shortTypeName is the class name of a .NET type name, unqualified
+// ("GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException") or assembly-qualified as
+// the service writes it ("GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException,
+// GitHub.Actions.Runtime.WebApi"): "RunnerScaleSetNotFoundException" either way. Without the
+// assembly cut off first, the assembly's last part ("WebApi") would pass for the name.
 func shortTypeName(t string) string {
-	if i := strings.LastIndexByte(t, '.'); i >= 0 && i < len(t)-1 {
-		return t[i+1:]
+	full, _, _ := strings.Cut(t, ",")
+	full = strings.TrimSpace(full)
+	if i := strings.LastIndexByte(full, '.'); i >= 0 && i < len(full)-1 {
+		return full[i+1:]
 	}
-	return t
+	return full
 }
 
 func (e *Error) has(kind error) bool {
@@ -144,9 +154,10 @@ func (e *Error) add(kind error) {
 	}
 }
 
-// typeNameIs matches an exception type by its suffix (the service sends full .NET names).
+// typeNameIs matches an exception type by its class name, whatever namespace and assembly
+// qualify it.
 func typeNameIs(typeName, short string) bool {
-	return strings.Contains(typeName, short)
+	return shortTypeName(typeName) == short
 }
 
 // newError builds an *Error from a failed answer and classifies it by exception type. Operation

@@ -291,3 +291,91 @@ type failingSource struct{}
 func (failingSource) Token(context.Context) (auth.AdminToken, error) {
 	return auth.AdminToken{}, auth.ErrUnauthorized
 }
+
+// TestErrorNamesOfBothForms: the service writes type names assembly-qualified (ARC issue
+// #4285: "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException,
+// GitHub.Actions.Runtime.WebApi"); older answers and other clients' fixtures have them bare.
+// Either way the error is named by its class and classified the same.
+func TestErrorNamesOfBothForms(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := newTestClient(t, ts, func(cfg *Config) { cfg.Retry = &RetryConfig{} })
+	ctx := ctxT(t)
+	createSession := func() error { _, err := c.CreateSession(ctx, 1, "me"); return err }
+	refresh := func() error { _, err := c.RefreshSession(ctx, 1, "s"); return err }
+	deleteSession := func() error { return c.DeleteSession(ctx, 1, "s") }
+	jit := func() error { _, err := c.GenerateJitConfig(ctx, 1, &JitRunnerSetting{Name: "r"}); return err }
+	cases := []struct {
+		name     string
+		status   int
+		body     string
+		call     func() error
+		wantName string
+		want     error
+	}{
+		{"conflict, qualified", 409,
+			`{"$id":"1","innerException":null,"message":"The actions runner scaleset dev already has an active session.","typeName":"GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException, GitHub.Actions.Runtime.WebApi","typeKey":"RunnerScaleSetSessionConflictException","errorCode":0,"eventId":3000}`,
+			createSession, "RunnerScaleSetSessionConflictException", ErrSessionConflict},
+		{"conflict, bare", 409,
+			`{"typeName":"GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException","message":"The actions runner scaleset dev already has an active session."}`,
+			createSession, "RunnerScaleSetSessionConflictException", ErrSessionConflict},
+		{"session expired, qualified", 400,
+			`{"typeName":"GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionExpiredException, GitHub.Actions.Runtime.WebApi","message":"The session identifier 4fd0ffb0-d365-4dae-99ff-8dae173984f9 is not valid."}`,
+			deleteSession, "RunnerScaleSetSessionExpiredException", ErrSessionNotFound},
+		{"session expired, bare", 400,
+			`{"typeName":"GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionExpiredException","message":"The session identifier s is not valid."}`,
+			deleteSession, "RunnerScaleSetSessionExpiredException", ErrSessionNotFound},
+		{"scale set gone, qualified", 404,
+			`{"typeName":"GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException, GitHub.Actions.Runtime.WebApi","message":"No RunnerScaleSet found with identifier 1."}`,
+			createSession, "RunnerScaleSetNotFoundException", ErrScaleSetNotFound},
+		{"refresh of an unknown session, qualified", 404,
+			`{"typeName":"GitHub.Actions.Runtime.WebApi.RunnerAdminException, GitHub.Actions.Runtime.WebApi","message":"runner referenced a session ID that doesn't exist in redis"}`,
+			refresh, "RunnerAdminException", ErrSessionNotFound},
+		{"runner exists, qualified", 409,
+			`{"typeName":"GitHub.DistributedTask.WebApi.AgentExistsException, GitHub.DistributedTask.WebApi","message":"exists"}`,
+			jit, "AgentExistsException", ErrRunnerExists},
+		{"typeKey only", 409, `{"typeKey":"RunnerScaleSetSessionConflictException","message":"busy"}`,
+			createSession, "RunnerScaleSetSessionConflictException", ErrSessionConflict},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts.setHandler(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, tc.status, tc.body) })
+			err := tc.call()
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("errors.Is(%v, %v) = false", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), ": "+tc.wantName+": ") {
+				t.Errorf("error %q is not named %s", err, tc.wantName)
+			}
+			if strings.Contains(err.Error(), "WebApi:") {
+				t.Errorf("error %q is named after the assembly", err)
+			}
+		})
+	}
+}
+
+// TestClassNamesMatchExactly: a class whose name contains another's is not taken for it.
+func TestClassNamesMatchExactly(t *testing.T) {
+	ts := newTestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 400, `{"typeName":"GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundExceptionWrapper, GitHub.Actions.Runtime.WebApi","message":"x"}`)
+	})
+	c := newTestClient(t, ts, func(cfg *Config) { cfg.Retry = &RetryConfig{} })
+	_, err := c.UpdateScaleSet(ctxT(t), 1, &RunnerScaleSet{Name: "x"})
+	if err == nil || errors.Is(err, ErrScaleSetNotFound) {
+		t.Fatalf("a 400 of another class = %v, want an error that is not ErrScaleSetNotFound", err)
+	}
+}
+
+func TestShortTypeName(t *testing.T) {
+	for in, want := range map[string]string{
+		"GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException, GitHub.Actions.Runtime.WebApi": "RunnerScaleSetSessionConflictException",
+		"GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException":                                "RunnerScaleSetSessionConflictException",
+		"GitHub.DistributedTask.WebApi.AgentExistsException, GitHub.DistributedTask.WebApi, Version=14.0.0.0": "AgentExistsException",
+		"System.ArgumentException, mscorlib":                                                                  "ArgumentException",
+		"RunnerSessionInvalid":                                                                                "RunnerSessionInvalid",
+		"":                                                                                                    "",
+	} {
+		if got := shortTypeName(in); got != want {
+			t.Errorf("shortTypeName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -84,6 +84,9 @@ func (c *ControlClient) do(method, path string, in, out any) (int, error) {
 			err = fmt.Errorf("%w (%v)", ErrRunnerNotFound, err)
 		case codeNoJob:
 			err = fmt.Errorf("%w (%v)", ErrNoJob, err)
+		case codeRunnerTooOld:
+			// The service's refusal itself: the runner prints it.
+			err = &RunnerVersionError{Version: ce.Version, Minimum: ce.Minimum}
 		}
 		return resp.StatusCode, err
 	}
@@ -203,8 +206,18 @@ func (c *ControlClient) ListRunners() ([]RunnerInfo, error) {
 
 // ConnectRunner brings a JIT config's runner online.
 func (c *ControlClient) ConnectRunner(encodedJITConfig string) (RunnerInfo, error) {
+	return c.ConnectRunnerVersion(encodedJITConfig, "")
+}
+
+// ConnectRunnerVersion brings a JIT config's runner of version online; a version older than
+// the simulator's minimum is a *RunnerVersionError.
+func (c *ControlClient) ConnectRunnerVersion(encodedJITConfig, version string) (RunnerInfo, error) {
 	var out RunnerInfo
-	_, err := c.do(http.MethodPost, "/_sim/runners/connect", map[string]string{"encodedJITConfig": encodedJITConfig}, &out)
+	body := map[string]string{"encodedJITConfig": encodedJITConfig}
+	if version != "" {
+		body["version"] = version
+	}
+	_, err := c.do(http.MethodPost, "/_sim/runners/connect", body, &out)
 	return out, err
 }
 

@@ -31,6 +31,7 @@ const (
 	codeUnknownJITConfig = "UnknownJITConfig"
 	codeRunnerNotFound   = "RunnerNotFound"
 	codeNoJob            = "NoJob"
+	codeRunnerTooOld     = "RunnerVersionTooOld"
 	codeBadRequest       = "BadRequest"
 	codeNotFound         = "NotFound"
 )
@@ -38,6 +39,9 @@ const (
 type controlError struct {
 	Error string `json:"error"`
 	Code  string `json:"code"`
+	// Version and Minimum come with RunnerVersionTooOld.
+	Version string `json:"version,omitempty"`
+	Minimum string `json:"minimum,omitempty"`
 }
 
 // QueueJobsRequest is the body of POST /_sim/jobs: a Job, plus how many copies to queue.
@@ -221,24 +225,13 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 		ctlJSON(w, http.StatusCreated, s.AddRunnerGroup(req.Name))
 	})
 
+	s.settingsRoutes(mux)
+
 	// The runner side.
 	mux.HandleFunc("GET /_sim/runners", func(w http.ResponseWriter, r *http.Request) {
 		ctlJSON(w, http.StatusOK, s.Runners())
 	})
-	mux.HandleFunc("POST /_sim/runners/connect", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			EncodedJITConfig string `json:"encodedJITConfig"`
-		}
-		if !ctlDecode(w, r, &req) {
-			return
-		}
-		info, err := s.ConnectRunner(req.EncodedJITConfig)
-		if err != nil {
-			ctlError(w, http.StatusNotFound, codeUnknownJITConfig, err)
-			return
-		}
-		ctlJSON(w, http.StatusOK, info)
-	})
+	mux.HandleFunc("POST /_sim/runners/connect", s.handleConnectRunner)
 	mux.HandleFunc("POST /_sim/runners/{id}/acquire", func(w http.ResponseWriter, r *http.Request) {
 		id, ok := ctlID(w, r)
 		if !ok {
@@ -286,4 +279,26 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// handleConnectRunner: POST /_sim/runners/connect {"encodedJITConfig","version"}. A runner
+// older than the minimum version gets 403, as from the service.
+func (s *Simulator) handleConnectRunner(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		EncodedJITConfig string `json:"encodedJITConfig"`
+		Version          string `json:"version"`
+	}
+	if !ctlDecode(w, r, &req) {
+		return
+	}
+	info, err := s.ConnectRunnerVersion(req.EncodedJITConfig, req.Version)
+	var tooOld *RunnerVersionError
+	switch {
+	case errors.As(err, &tooOld):
+		ctlJSON(w, http.StatusForbidden, controlError{Error: err.Error(), Code: codeRunnerTooOld, Version: tooOld.Version, Minimum: tooOld.Minimum})
+	case err != nil:
+		ctlError(w, http.StatusNotFound, codeUnknownJITConfig, err)
+	default:
+		ctlJSON(w, http.StatusOK, info)
+	}
 }

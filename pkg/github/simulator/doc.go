@@ -55,8 +55,14 @@ a 304 is free.
 
 Admin calls need "Authorization: Bearer <admin token>" of this tenant (401 otherwise, also
 once it expired on the simulator's clock) and api-version=6.0-preview (400 otherwise).
-Errors are {"typeName","message"} (plus the $id/typeKey/errorCode/eventId fields .NET adds);
-every answer has an ActivityId header.
+Errors are {"typeName","message"} (plus the $id/typeKey/errorCode/eventId fields .NET adds),
+the type name assembly-qualified as the service writes it
+("GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException,
+GitHub.Actions.Runtime.WebApi") and typeKey its class name; every answer has an ActivityId
+header.
+
+A path with "//" (or "/./", "/../") is served at its cleaned path, as GitHub answers such
+paths itself, not redirected.
 
   - GET _apis/runtime/runnergroups/?groupName=N: {"count","value":[RunnerGroup]}; group 1 is
     "Default" (AddRunnerGroup adds more, visible to every tenant).
@@ -69,8 +75,14 @@ every answer has an ActivityId header.
     JobStillRunningException while one of its runners runs a job.
   - POST …/{id}/sessions: 200 Session with messageQueueUrl, messageQueueAccessToken and
     statistics. One session per scale set: 409 RunnerScaleSetSessionConflictException.
-    PATCH …/sessions/{sid}: a new queue token (404 RunnerAdminException for another id).
+    PATCH …/sessions/{sid}: a new queue token (404 RunnerAdminException "runner referenced a
+    session ID that doesn't exist in redis" for another id).
     DELETE …/sessions/{sid}: 204 (400 RunnerScaleSetSessionExpiredException for another id).
+    A session none of whose calls (create, refresh, poll, acknowledge, acquire) came for
+    SessionIdleTimeout (default 4 minutes; a held poll counts as in use) expires, as the
+    service expires the session of a listener that died without deleting it: a new session
+    is created instead of a 409, and the old id is unknown (refresh 404, delete 400, its
+    queue token 401).
   - GET <messageQueueUrl>[&lastMessageId=n] with the queue token and X-ScaleSetMaxCapacity:
     200 with the first undeleted message whose id is above lastMessageId, as soon as there is
     one; else 202 after LongPollHold. 401 for an expired, refreshed-away or foreign token,
@@ -112,9 +124,14 @@ running, so >= totalRunningJobs), totalRunningJobs, totalRegisteredRunners, tota
 
 # Runner side
 
-The runner emulator plays the runner process with ConnectRunner (the runner comes online with
-its JIT config), AcquireRunnerJob, CompleteRunnerJob and DisconnectRunner. The same methods
-exist on ControlClient, which drives a simulator in another process.
+The runner emulator plays the runner process with ConnectRunnerVersion (the runner comes
+online with its JIT config, reporting its version), AcquireRunnerJob, CompleteRunnerJob and
+DisconnectRunner. A runner older than Options.MinRunnerVersion (default 2.329.0, GitHub's
+minimum since 2026-09-25) is refused with a *RunnerVersionError ("Runner version v2.328.0 is
+deprecated and cannot receive messages. ..."), its registration left offline; the runner
+prints it and exits 7 under ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1.
+ConnectRunner reports no version and is not checked. The same methods exist on ControlClient,
+which drives a simulator in another process.
 
 # Control API (/_sim/, JSON; durations as "90s" or a number of seconds)
 
@@ -127,8 +144,9 @@ exist on ControlClient, which drives a simulator in another process.
 	GET    /_sim/counters                  DELETE /_sim/counters
 	GET    /_sim/scalesets                 GET /_sim/sessions
 	POST   /_sim/runnergroups              {"name":"gpu"}
+	GET    /_sim/settings                  PATCH /_sim/settings {"sessionIdleTimeout":"30s","minRunnerVersion":"2.331.0"}
 	GET    /_sim/runners
-	POST   /_sim/runners/connect           {"encodedJITConfig":"…"}
+	POST   /_sim/runners/connect           {"encodedJITConfig":"…","version":"2.330.0"}  403 when too old
 	POST   /_sim/runners/{id}/acquire      200 JobStatus, or 204 when there is no job
 	POST   /_sim/runners/{id}/complete     {"result":"succeeded"}
 	POST   /_sim/runners/{id}/disconnect
@@ -150,8 +168,8 @@ address. GitHub's side of a real outage, for clients that must survive one.
 
 # Time
 
-Options.Clock (k8s.io/utils/clock) drives token expiry, AssignTimeout, ReofferAfter and every
-timestamp, so a fake clock's Step drives them in tests. The long-poll hold and Fault.Delay are
+Options.Clock (k8s.io/utils/clock) drives token expiry, AssignTimeout, ReofferAfter,
+SessionIdleTimeout and every timestamp, so a fake clock's Step drives them in tests. The long-poll hold and Fault.Delay are
 wall-clock time: they pace the transport.
 */
 package simulator

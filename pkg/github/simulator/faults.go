@@ -287,17 +287,27 @@ func (s *Simulator) writeFault(w http.ResponseWriter, name, group string, scaleS
 		writeGitHubError(w, status, msg)
 		return
 	}
-	typeName, msg := faultError(name, status, scaleSetID)
+	typeName, msg := faultError(name, status, scaleSetID, s.scaleSetName(scaleSetID))
 	s.writeServiceError(w, status, typeName, msg)
 }
 
+// scaleSetName is the name of scale set id, or its id when it has none (any more).
+func (s *Simulator) scaleSetName(id int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ss := s.state.scaleSets[id]; ss != nil {
+		return ss.rs.Name
+	}
+	return itoa(id)
+}
+
 // faultError is the error an Actions Service endpoint answers with status.
-func faultError(name string, status, scaleSetID int) (typeName, msg string) {
+func faultError(name string, status, scaleSetID int, scaleSetName string) (typeName, msg string) {
 	switch {
 	case status == http.StatusNotFound:
 		return typeScaleSetNotFound, scaleSetNotFoundMessage(scaleSetID)
 	case status == http.StatusConflict && name == EPCreateSession:
-		return typeSessionConflict, "The actions runner scaleset " + itoa(scaleSetID) + " already has an active session."
+		return typeSessionConflict, sessionConflictMessage(scaleSetName)
 	case status == http.StatusConflict && name == EPGenerateJitConfig:
 		return typeAgentExists, "A runner with the same name already exists (injected fault)."
 	case status == http.StatusBadRequest && name == EPDeleteSession:

@@ -107,7 +107,7 @@ func TestFaultPerScaleSetAndSessionConflict(t *testing.T) {
 	sim.InjectFault(Fault{Endpoint: EPCreateSession, ScaleSetID: a.ID, Status: http.StatusConflict})
 	r := tc.admin("POST", "_apis/runtime/runnerscalesets/"+strconv.Itoa(a.ID)+"/sessions", `{"ownerName":"x"}`)
 	wantStatus(t, r, http.StatusConflict)
-	if e := r.serviceError(t); e.TypeName != typeSessionConflict {
+	if e := r.serviceError(t); e.TypeName != typeSessionConflict || e.Message != "The actions runner scaleset a already has an active session." {
 		t.Errorf("injected 409 = %+v", e)
 	}
 	wantStatus(t, tc.admin("POST", "_apis/runtime/runnerscalesets/"+strconv.Itoa(b.ID)+"/sessions", `{"ownerName":"x"}`), http.StatusOK)
@@ -159,7 +159,7 @@ func TestVanishedScaleSet(t *testing.T) {
 	}
 	r, _ := qc.poll(0, -1)
 	wantStatus(t, r, http.StatusNotFound)
-	if e := r.serviceError(t); e.TypeName != "GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException" {
+	if e := r.serviceError(t); e.TypeName != "GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException, GitHub.Actions.Runtime.WebApi" {
 		t.Errorf("poll: %+v", e)
 	}
 	base := "_apis/runtime/runnerscalesets/" + strconv.Itoa(rs.ID)

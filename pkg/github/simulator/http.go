@@ -22,28 +22,40 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
 )
 
-// .NET exception type names the service answers with.
+// .NET exception type names the service answers with. The service writes them
+// assembly-qualified, "<namespace>.<class>, <assembly>", as in the 409 of ARC issue #4285:
+// "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException,
+// GitHub.Actions.Runtime.WebApi" (the reference's §2.2 names the same three
+// GitHub.Actions.Runtime.WebApi types). The reference gives no assembly for the other types:
+// they follow the envelope's .NET convention (the assembly named like the namespace;
+// mscorlib for System types), which is our inference.
 const (
-	typeScaleSetNotFound  = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetNotFoundException"
-	typeScaleSetExists    = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetExistsException"
-	typeSessionConflict   = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException"
-	typeSessionExpired    = "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionExpiredException"
-	typeRunnerAdmin       = "GitHub.Actions.Runtime.WebApi.RunnerAdminException"
-	typeRunnerGroupAbsent = "GitHub.Actions.Runtime.WebApi.RunnerGroupNotFoundException"
-	typeAgentExists       = "GitHub.DistributedTask.WebApi.AgentExistsException"
-	typeAgentNotFound     = "GitHub.DistributedTask.WebApi.AgentNotFoundException"
-	typeJobStillRunning   = "GitHub.DistributedTask.WebApi.JobStillRunningException"
-	typeUnauthorized      = "Microsoft.VisualStudio.Services.Common.VssUnauthorizedException"
-	typeVersionMissing    = "Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException"
-	typeVersionRange      = "Microsoft.VisualStudio.Services.WebApi.VssVersionOutOfRangeException"
-	typeArgument          = "System.ArgumentException"
-	typeServiceError      = "GitHub.Actions.Runtime.WebApi.RunnerServiceException"
+	asmRuntime        = "GitHub.Actions.Runtime.WebApi"
+	asmDistributed    = "GitHub.DistributedTask.WebApi"
+	asmServicesCommon = "Microsoft.VisualStudio.Services.Common"
+	asmServicesWebAPI = "Microsoft.VisualStudio.Services.WebApi"
+
+	typeScaleSetNotFound  = asmRuntime + ".RunnerScaleSetNotFoundException, " + asmRuntime
+	typeScaleSetExists    = asmRuntime + ".RunnerScaleSetExistsException, " + asmRuntime
+	typeSessionConflict   = asmRuntime + ".RunnerScaleSetSessionConflictException, " + asmRuntime
+	typeSessionExpired    = asmRuntime + ".RunnerScaleSetSessionExpiredException, " + asmRuntime
+	typeRunnerAdmin       = asmRuntime + ".RunnerAdminException, " + asmRuntime
+	typeRunnerGroupAbsent = asmRuntime + ".RunnerGroupNotFoundException, " + asmRuntime
+	typeServiceError      = asmRuntime + ".RunnerServiceException, " + asmRuntime
+	typeAgentExists       = asmDistributed + ".AgentExistsException, " + asmDistributed
+	typeAgentNotFound     = asmDistributed + ".AgentNotFoundException, " + asmDistributed
+	typeJobStillRunning   = asmDistributed + ".JobStillRunningException, " + asmDistributed
+	typeUnauthorized      = asmServicesCommon + ".VssUnauthorizedException, " + asmServicesCommon
+	typeVersionMissing    = asmServicesWebAPI + ".VssVersionNotSpecifiedException, " + asmServicesWebAPI
+	typeVersionRange      = asmServicesWebAPI + ".VssVersionOutOfRangeException, " + asmServicesWebAPI
+	typeArgument          = "System.ArgumentException, mscorlib"
 )
 
 const gitHubDocsURL = "https://docs.github.com/rest"
@@ -94,8 +106,14 @@ type serviceError struct {
 }
 
 func (s *Simulator) writeServiceError(w http.ResponseWriter, status int, typeName, msg string) {
-	key := typeName[strings.LastIndex(typeName, ".")+1:]
-	s.writeServiceJSON(w, status, serviceError{ID: "1", Message: msg, TypeName: typeName, TypeKey: key, EventID: 3000})
+	s.writeServiceJSON(w, status, serviceError{ID: "1", Message: msg, TypeName: typeName, TypeKey: typeKey(typeName), EventID: 3000})
+}
+
+// typeKey is the class name of an assembly-qualified type name, which the envelope also
+// carries as typeKey: "A.B.C, A.B" is "C".
+func typeKey(typeName string) string {
+	full, _, _ := strings.Cut(typeName, ",")
+	return full[strings.LastIndex(full, ".")+1:]
 }
 
 type gitHubError struct {
@@ -203,5 +221,41 @@ func (s *Simulator) routes() http.Handler {
 	svc("DELETE "+agents+"/{runner}", EPRemoveRunner, byRunner, s.handleRemoveRunner)
 
 	s.controlRoutes(mux)
-	return mux
+	return servedClean(mux)
+}
+
+// servedClean serves a request whose path is not canonical ("//", "/./", "/../") at its
+// cleaned path. ServeMux would answer it with a redirect to that path instead (307 for a
+// POST), which GitHub does not send: it answers such paths itself. The reference says
+// nothing of them, so the cleaned path is served, with its query and trailing slash kept.
+func servedClean(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		clean := cleanPath(r.URL.Path)
+		if clean == r.URL.Path {
+			h.ServeHTTP(w, r)
+			return
+		}
+		r2 := new(http.Request)
+		*r2 = *r
+		u := *r.URL
+		u.Path = clean
+		if u.RawPath != "" {
+			u.RawPath = cleanPath(u.RawPath)
+		}
+		r2.URL = &u
+		h.ServeHTTP(w, r2)
+	})
+}
+
+// cleanPath is path.Clean that keeps a trailing slash, which the service's routes tell apart
+// (runnergroups/ is the group lookup).
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
@@ -90,7 +91,29 @@ var (
 	ErrRunnerNotFound = errors.New("runner not registered")
 	// ErrNoJob: the runner is not running a job.
 	ErrNoJob = errors.New("runner is not running a job")
+	// ErrRunnerVersionTooOld: the runner is older than the service lets connect; the error is
+	// a *RunnerVersionError.
+	ErrRunnerVersionTooOld = errors.New("runner version too old")
 )
+
+// RunnerVersionError is the service's refusal of a runner older than its minimum version:
+// 403 Forbidden when the runner opens its session. The runner prints its text and exits, with
+// code 7 under ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1 (reference §6.1). The
+// first sentence is the service's, as runners print it ("Runner version v2.317.0 is
+// deprecated and cannot receive messages."); the reference gives no wording for the minimum,
+// so the second is ours.
+type RunnerVersionError struct {
+	// Version is what the runner reported; Minimum the oldest version the service accepts.
+	Version, Minimum string
+}
+
+func (e *RunnerVersionError) Error() string {
+	return "Runner version v" + strings.TrimPrefix(e.Version, "v") + " is deprecated and cannot receive messages. " +
+		"The minimum supported runner version is v" + strings.TrimPrefix(e.Minimum, "v") + "."
+}
+
+// Unwrap makes the error ErrRunnerVersionTooOld.
+func (e *RunnerVersionError) Unwrap() error { return ErrRunnerVersionTooOld }
 
 // QueueJob queues a workflow job and returns its runnerRequestId. It is offered at once to
 // every matching scale set that has a message session.
@@ -168,8 +191,17 @@ func (rn *runner) info() RunnerInfo {
 }
 
 // ConnectRunner brings the runner of a JIT config online, as the runner process does when
-// it starts. Connecting an online runner again is allowed (a restarted emulator).
+// it starts. Connecting an online runner again is allowed (a restarted emulator). The
+// runner's version is not checked; ConnectRunnerVersion checks it.
 func (s *Simulator) ConnectRunner(encodedJITConfig string) (RunnerInfo, error) {
+	return s.ConnectRunnerVersion(encodedJITConfig, "")
+}
+
+// ConnectRunnerVersion is ConnectRunner for a runner that reports its version, as runners do
+// when they open their session. A version older than Options.MinRunnerVersion, or one that is
+// no version, is refused with a *RunnerVersionError (ErrRunnerVersionTooOld), as GitHub
+// refuses it; the registration stays, offline. An empty version is not checked.
+func (s *Simulator) ConnectRunnerVersion(encodedJITConfig, version string) (RunnerInfo, error) {
 	sum := sha256.Sum256([]byte(strings.TrimSpace(encodedJITConfig)))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,8 +210,47 @@ func (s *Simulator) ConnectRunner(encodedJITConfig string) (RunnerInfo, error) {
 	if !ok || rn == nil {
 		return RunnerInfo{}, ErrUnknownJITConfig
 	}
+	if err := s.state.checkRunnerVersion(version); err != nil {
+		klog.V(2).InfoS("Refusing a runner older than the minimum version", "runner", rn.name, "version", version, "minimum", s.state.minRunner)
+		return RunnerInfo{}, err
+	}
 	rn.online = true
 	return rn.info(), nil
+}
+
+// checkRunnerVersion refuses a reported version older than the minimum.
+func (st *state) checkRunnerVersion(version string) error {
+	if version == "" {
+		return nil
+	}
+	v, err := actions.ParseRunnerVersion(version)
+	if err == nil && v.Compare(st.minRunner) >= 0 {
+		return nil
+	}
+	if err == nil {
+		version = v.String()
+	}
+	return &RunnerVersionError{Version: version, Minimum: st.minRunner.String()}
+}
+
+// SetMinRunnerVersion changes Options.MinRunnerVersion while the simulator runs; runners
+// already online stay.
+func (s *Simulator) SetMinRunnerVersion(version string) error {
+	v, err := actions.ParseRunnerVersion(version)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.minRunner = v
+	return nil
+}
+
+// MinRunnerVersion is the oldest runner version that may connect.
+func (s *Simulator) MinRunnerVersion() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state.minRunner.String()
 }
 
 // AcquireRunnerJob lets an online runner take the oldest job assigned to its scale set
@@ -294,8 +365,9 @@ func (s *Simulator) Sessions() []actions.Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []actions.Session
+	now := s.clock.Now()
 	for _, ss := range s.state.sortedScaleSets() {
-		if ss.session != nil {
+		if ss.session != nil && !s.state.expireLocked(ss.session, now) {
 			out = append(out, s.sessionView(ss.session))
 		}
 	}
@@ -336,11 +408,9 @@ func (s *Simulator) DropSession(scaleSetID int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := s.state.scaleSets[scaleSetID]
-	if ss == nil || ss.session == nil {
+	if ss == nil || ss.session == nil || s.state.expireLocked(ss.session, s.clock.Now()) {
 		return false
 	}
-	delete(s.state.sessions, ss.session.id)
-	ss.session = nil
-	ss.wakeLocked()
+	s.state.endSessionLocked(ss.session)
 	return true
 }

@@ -20,6 +20,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	mathrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -56,7 +57,11 @@ type state struct {
 	base          string // the simulator's URL
 	assignTimeout time.Duration
 	reofferAfter  time.Duration
-	kick          func() // wakes the timekeeper
+	// sessionIdle is how long an unused message session lives (<= 0: for ever).
+	sessionIdle time.Duration
+	// minRunner is the oldest runner version that may connect.
+	minRunner actions.RunnerVersion
+	kick      func() // wakes the timekeeper
 	// armed is the deadline the timekeeper sleeps until (zero: none); an earlier new
 	// deadline kicks it.
 	armed time.Time
@@ -96,6 +101,8 @@ func newState(o Options, base string, kick func()) *state {
 		base:           base,
 		assignTimeout:  o.AssignTimeout,
 		reofferAfter:   o.ReofferAfter,
+		sessionIdle:    o.SessionIdleTimeout,
+		minRunner:      mustRunnerVersion(o.MinRunnerVersion),
 		kick:           kick,
 		rng:            newRand(o.Seed),
 		pats:           map[string]bool{},
@@ -213,6 +220,10 @@ type session struct {
 	scaleSet  *scaleSet
 	createdAt time.Time
 	token     string // the newest message-queue token
+	// lastActive is when its holder last called (sessions.go); polls counts the long polls
+	// held now, during which it does not expire.
+	lastActive time.Time
+	polls      int
 }
 
 type runner struct {
@@ -538,6 +549,7 @@ func (st *state) sweepLocked(now time.Time) time.Time {
 			next = at
 		}
 	}
+	next = earliest(next, st.sweepSessionsLocked(now))
 	st.armed = next
 	return next
 }
@@ -550,8 +562,7 @@ func (st *state) removeScaleSetLocked(ss *scaleSet, now time.Time) {
 		delete(st.runners, r.id)
 	}
 	if ss.session != nil {
-		delete(st.sessions, ss.session.id)
-		ss.session = nil
+		st.endSessionLocked(ss.session)
 	}
 	ss.messages, ss.offered = nil, map[int64]int{}
 	ss.acquired, ss.waiting = nil, nil
@@ -601,4 +612,13 @@ func messageBody(jobs []actions.JobMessage) string {
 		panic(err) // plain structs always encode
 	}
 	return string(b)
+}
+
+// mustRunnerVersion parses a version Start has checked already.
+func mustRunnerVersion(s string) actions.RunnerVersion {
+	v, err := actions.ParseRunnerVersion(s)
+	if err != nil {
+		panic(fmt.Sprintf("simulator: %v", err))
+	}
+	return v
 }

@@ -33,6 +33,13 @@ import (
 // The Actions Service handlers. Each takes the lock once for its whole decision, except the
 // long poll, which waits without it.
 
+// sessionConflictMessage is GitHub's wording of a 409 on session create (reference §2.1, row 7;
+// ARC issue #4285).
+func sessionConflictMessage(scaleSetName string) string {
+	return "The actions runner scaleset " + scaleSetName + " already has an active session."
+}
+
+// scaleSetNotFoundMessage is ours: the reference gives no wording for this 404.
 func scaleSetNotFoundMessage(id int) string {
 	return "No RunnerScaleSet found with identifier " + itoa(id) + "."
 }
@@ -78,17 +85,22 @@ func (s *Simulator) scaleSetLocked(w http.ResponseWriter, r *http.Request, t *te
 func (s *Simulator) queueLocked(w http.ResponseWriter, r *http.Request) (*session, bool) {
 	st := s.state
 	id, _ := pathInt(r, "id")
+	now := s.clock.Now()
 	qt := st.queueTokens[bearer(r, "Bearer")]
 	if qt != nil && st.scaleSets[qt.session.scaleSet.rs.ID] != qt.session.scaleSet {
 		// The session's scale set is gone (deleted, or vanished behind the client's back).
 		s.writeServiceError(w, http.StatusNotFound, typeScaleSetNotFound, scaleSetNotFoundMessage(qt.session.scaleSet.rs.ID))
 		return nil, false
 	}
-	if qt == nil || qt.expired || !s.clock.Now().Before(qt.expires) ||
+	if qt != nil {
+		st.expireLocked(qt.session, now) // an expired session's tokens are not valid any more
+	}
+	if qt == nil || qt.expired || !now.Before(qt.expires) ||
 		st.sessions[qt.session.id] != qt.session || qt.session.scaleSet.rs.ID != id {
 		s.writeServiceError(w, http.StatusUnauthorized, typeUnauthorized, "The message queue token is not valid or has expired.")
 		return nil, false
 	}
+	st.touchLocked(qt.session, now)
 	return qt.session, true
 }
 
@@ -352,12 +364,12 @@ func (s *Simulator) handleCreateSession(w http.ResponseWriter, r *http.Request) 
 		s.writeServiceError(w, http.StatusBadRequest, typeArgument, "The request body is not a session: "+errBody.Error())
 		return
 	}
-	if ss.session != nil {
-		s.writeServiceError(w, http.StatusConflict, typeSessionConflict,
-			"The actions runner scaleset "+ss.rs.Name+" already has an active session.")
+	if ss.session != nil && !s.state.expireLocked(ss.session, now) {
+		s.writeServiceError(w, http.StatusConflict, typeSessionConflict, sessionConflictMessage(ss.rs.Name))
 		return
 	}
 	sess := &session{id: uuid.NewString(), owner: in.OwnerName, scaleSet: ss, createdAt: now}
+	s.state.touchLocked(sess, now)
 	s.issueQueueTokenLocked(sess, now)
 	ss.session = sess
 	s.state.sessions[sess.id] = sess
@@ -378,16 +390,18 @@ func (s *Simulator) handleRefreshSession(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	sess := ss.session
-	if sess == nil || sess.id != r.PathValue("session") {
-		s.writeServiceError(w, http.StatusNotFound, typeRunnerAdmin,
-			"Cannot refresh a message session with a session ID that doesn't exist: "+r.PathValue("session")+".")
+	if sess == nil || sess.id != r.PathValue("session") || s.state.expireLocked(sess, now) {
+		// GitHub's wording, as observed in actions/scaleset PR #123 (reference §2.1, row 8).
+		s.writeServiceError(w, http.StatusNotFound, typeRunnerAdmin, "runner referenced a session ID that doesn't exist in redis")
 		return
 	}
+	s.state.touchLocked(sess, now)
 	s.issueQueueTokenLocked(sess, now)
 	s.writeServiceJSON(w, http.StatusOK, s.sessionView(sess))
 }
 
 func (s *Simulator) handleDeleteSession(w http.ResponseWriter, r *http.Request) {
+	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.adminLocked(w, r)
@@ -399,40 +413,23 @@ func (s *Simulator) handleDeleteSession(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	sess := ss.session
-	if sess == nil || sess.id != r.PathValue("session") {
+	if sess == nil || sess.id != r.PathValue("session") || s.state.expireLocked(sess, now) {
 		s.writeServiceError(w, http.StatusBadRequest, typeSessionExpired,
 			"The session identifier "+r.PathValue("session")+" is not valid.")
 		return
 	}
-	delete(s.state.sessions, sess.id)
-	ss.session = nil
-	ss.wakeLocked()
+	s.state.endSessionLocked(sess)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // handleGetMessage is the long poll: a message as soon as there is one after lastMessageId,
 // else 202 after LongPollHold.
 func (s *Simulator) handleGetMessage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	var lastID int64
-	if v := q.Get("lastMessageId"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			http.Error(w, "lastMessageId must be a non-negative integer", http.StatusBadRequest)
-			return
-		}
-		lastID = n
+	lastID, capacity, bad := pollParams(r)
+	if bad != "" {
+		http.Error(w, bad, http.StatusBadRequest)
+		return
 	}
-	capacity := -1
-	if v := r.Header.Get("X-ScaleSetMaxCapacity"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			http.Error(w, "X-ScaleSetMaxCapacity must be a non-negative integer", http.StatusBadRequest)
-			return
-		}
-		capacity = n
-	}
-
 	s.mu.Lock()
 	sess, ok := s.queueLocked(w, r)
 	if !ok {
@@ -444,6 +441,42 @@ func (s *Simulator) handleGetMessage(w http.ResponseWriter, r *http.Request) {
 		ss.capacity = capacity
 		s.state.promoteLocked(ss, s.clock.Now())
 	}
+	// A held poll keeps the session alive; its end counts as the holder's last call.
+	sess.polls++
+	defer func() {
+		s.mu.Lock()
+		sess.polls--
+		s.state.touchLocked(sess, s.clock.Now())
+		s.mu.Unlock()
+	}()
+	s.holdPollLocked(w, r, sess, lastID)
+}
+
+// pollParams reads a long poll's lastMessageId and X-ScaleSetMaxCapacity (-1 when not sent);
+// bad says what is wrong with them.
+func pollParams(r *http.Request) (lastID int64, capacity int, bad string) {
+	if v := r.URL.Query().Get("lastMessageId"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, "lastMessageId must be a non-negative integer"
+		}
+		lastID = n
+	}
+	capacity = -1
+	if v := r.Header.Get("X-ScaleSetMaxCapacity"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return 0, 0, "X-ScaleSetMaxCapacity must be a non-negative integer"
+		}
+		capacity = n
+	}
+	return lastID, capacity, ""
+}
+
+// holdPollLocked answers a long poll of sess: the first message after lastID as soon as there
+// is one, else 202 after LongPollHold. It is called with the lock held and releases it.
+func (s *Simulator) holdPollLocked(w http.ResponseWriter, r *http.Request, sess *session, lastID int64) {
+	ss := sess.scaleSet
 	hold := time.NewTimer(s.opts.LongPollHold)
 	defer hold.Stop()
 	for {

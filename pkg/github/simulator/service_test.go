@@ -240,7 +240,7 @@ func TestSessionLifecycle(t *testing.T) {
 	// One session per scale set.
 	r = tc.admin("POST", base, map[string]string{"sessionId": "00000000-0000-0000-0000-000000000000", "ownerName": "second"})
 	wantStatus(t, r, http.StatusConflict)
-	if e := r.serviceError(t); e.TypeName != "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException" ||
+	if e := r.serviceError(t); e.TypeName != "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionConflictException, GitHub.Actions.Runtime.WebApi" ||
 		!strings.Contains(e.Message, "already has an active session") {
 		t.Errorf("conflict = %+v", e)
 	}
@@ -263,7 +263,7 @@ func TestSessionLifecycle(t *testing.T) {
 	wantStatus(t, tc.admin("DELETE", base+"/"+sess.SessionID, nil), http.StatusNoContent)
 	r = tc.admin("DELETE", base+"/"+sess.SessionID, nil)
 	wantStatus(t, r, http.StatusBadRequest)
-	if e := r.serviceError(t); e.TypeName != "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionExpiredException" {
+	if e := r.serviceError(t); e.TypeName != "GitHub.Actions.Runtime.WebApi.RunnerScaleSetSessionExpiredException, GitHub.Actions.Runtime.WebApi" {
 		t.Errorf("delete twice = %+v", e)
 	}
 	// The deleted session's queue token no longer works; a new session can be created.
@@ -276,14 +276,15 @@ func TestSessionLifecycle(t *testing.T) {
 
 func TestQueueTokenExpiryAndRefresh(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, QueueTokenTTL: 10 * time.Minute, AdminTokenTTL: time.Hour, LongPollHold: 50 * time.Millisecond})
+	// The queue token runs out before the session idles out: it must still be there to refresh.
+	sim := New(t, Options{Clock: fc, QueueTokenTTL: 3 * time.Minute, AdminTokenTTL: time.Hour, LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
 	if r, _ := qc.poll(0, -1); r.status != http.StatusAccepted {
 		t.Fatalf("poll: %d", r.status)
 	}
-	fc.Step(10 * time.Minute)
+	fc.Step(3 * time.Minute)
 	for _, r := range []reply{
 		func() reply { r, _ := qc.poll(0, -1); return r }(),
 		call(t, "DELETE", strings.Replace(qc.sess.MessageQueueURL, "/messages?", "/messages/100000001?", 1), "Bearer "+qc.sess.MessageQueueAccessToken, nil),

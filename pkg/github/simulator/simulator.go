@@ -32,6 +32,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+
+	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
 // DefaultPAT is the personal access token accepted when Options.PATs is empty.
@@ -45,6 +47,14 @@ const (
 	DefaultAssignTimeout = 5 * time.Minute
 	DefaultReofferAfter  = time.Minute
 	DefaultRESTRateLimit = 5000
+	// DefaultSessionIdleTimeout is how long a message session nobody uses lives on. GitHub does
+	// not document it (reference §3.1, §11). GitHub's own clients bound it: the runner retries a
+	// conflict with its own stale session for 4 minutes before it takes the other session for a
+	// live one (actions/runner BrokerMessageListener, _sessionConflictRetryLimit), and ARC's
+	// listeners retried a 409 for about 5 minutes (10 x 30 s; 10 x 30-45 s, reference §3.5).
+	// It must also outlast a held long poll (~50 s) with the client's retries (1+2+4+8 s).
+	// 4 minutes is the longest such bound.
+	DefaultSessionIdleTimeout = 4 * time.Minute
 	// MaxRequeues is how often a job that no runner started is canceled and queued again
 	// before it is canceled for good.
 	MaxRequeues = 3
@@ -80,10 +90,21 @@ type Options struct {
 	// RESTRateLimit is GitHub's REST budget per credential and hour; default 5000. Answers
 	// 304 Not Modified cost nothing.
 	RESTRateLimit int
+	// SessionIdleTimeout: a message session none of whose calls (create, refresh, poll,
+	// acknowledge, acquire) came for this long ends, as the service ends the session of a
+	// listener that died without deleting it: a new session of its scale set is no longer a
+	// 409, and the old id is unknown (refresh 404, delete 400, queue calls 401). A held long
+	// poll keeps it alive. Default DefaultSessionIdleTimeout; negative: sessions never expire.
+	SessionIdleTimeout time.Duration
+	// MinRunnerVersion is the oldest runner version that may connect (ConnectRunnerVersion);
+	// older ones are refused as GitHub refuses them. Default actions.MinRunnerVersion
+	// (2.329.0, enforced by GitHub since 2026-09-25); "0.0.0" lets every version in.
+	MinRunnerVersion string
 	// ResponseBOM prefixes every Actions Service JSON answer with a UTF-8 byte order mark,
 	// as the service sometimes does.
 	ResponseBOM bool
-	// Clock drives token expiry, AssignTimeout, ReofferAfter and every timestamp; default
+	// Clock drives token expiry, AssignTimeout, ReofferAfter, SessionIdleTimeout and every
+	// timestamp; default
 	// the real clock.
 	Clock clock.Clock
 	// Seed seeds fault probabilities: the same seed and the same request sequence give the
@@ -131,6 +152,9 @@ func Start(o Options) (*Simulator, error) {
 	o = withDefaults(o)
 	if err := checkLoopback(o.Listen); err != nil {
 		return nil, err
+	}
+	if _, err := actions.ParseRunnerVersion(o.MinRunnerVersion); err != nil {
+		return nil, fmt.Errorf("simulator: MinRunnerVersion: %w", err)
 	}
 	apps := map[string]*appKey{}
 	for _, a := range o.Apps {
@@ -202,6 +226,10 @@ func withDefaults(o Options) Options {
 	if o.ReofferAfter == 0 {
 		o.ReofferAfter = DefaultReofferAfter
 	}
+	o.SessionIdleTimeout = sessionIdleOrDefault(o.SessionIdleTimeout)
+	if o.MinRunnerVersion == "" {
+		o.MinRunnerVersion = actions.MinRunnerVersion
+	}
 	if o.RESTRateLimit <= 0 {
 		o.RESTRateLimit = DefaultRESTRateLimit
 	}
@@ -254,7 +282,8 @@ func (s *Simulator) kick() {
 	}
 }
 
-// timekeeper cancels assignments no runner took in time and re-offers lost jobs. It sleeps
+// timekeeper cancels assignments no runner took in time, re-offers lost jobs and ends idle
+// message sessions. It sleeps
 // on the injected clock until the next deadline, so a fake clock's Step drives it.
 func (s *Simulator) timekeeper() {
 	for {

@@ -96,12 +96,30 @@ func (r *Reconciler) deregister(ctx context.Context, p *pass, runnerID int, name
 }
 
 // deprecated blocks creation until the template changes: the runner exited 7, its version is
-// too old for GitHub.
+// too old for GitHub. A runner known to be older than GitHub's minimum version sets
+// RunnerVersionTooOld, naming the minimum; any other sets RunnerVersionDeprecated.
 func (r *Reconciler) deprecated(p *pass, run contract.Runner) {
 	r.block(p.rs, 0)
+	if v := versionVerdictOf(run.Pod); v.tooOld {
+		r.tooOld(p, run, v)
+		return
+	}
 	r.setCondition(p.rs.Generation, v1alpha1.ConditionRunnerVersionDeprecated, metav1.ConditionTrue, ReasonDeprecated,
 		"runner "+run.Name+" exited with code 7: its version is too old for GitHub; update the runner image in spec.template")
 	r.event(p.rs, corev1.EventTypeWarning, ReasonDeprecated, "Runner %s exited 7 (version deprecated); no new runners until spec.template changes", run.Name)
+}
+
+// tooOld reports a runner GitHub refused for being older than its minimum version.
+func (r *Reconciler) tooOld(p *pass, run contract.Runner, v versionVerdict) {
+	version := v.version
+	if version == "" {
+		version = "unknown"
+	}
+	r.setCondition(p.rs.Generation, v1alpha1.ConditionRunnerVersionTooOld, metav1.ConditionTrue, ReasonTooOld,
+		fmt.Sprintf("runner %s exited with code 7: GitHub refused its version (%s) as older than the minimum runner version %s; use a runner image of version %s or newer in spec.template",
+			run.Name, version, v.minimum, v.minimum))
+	r.event(p.rs, corev1.EventTypeWarning, ReasonTooOld, "Runner %s (version %s) is older than GitHub's minimum runner version %s; no new runners until spec.template changes",
+		run.Name, version, v.minimum)
 }
 
 // runnerFailed handles a failed pod: a busy runner's job is lost, so it is removed; an idle one

@@ -95,7 +95,8 @@ type Reconciler struct {
 func New(cfg Config, namespace, name string, conditions []metav1.Condition) *Reconciler {
 	r := &Reconciler{cfg: cfg, namespace: namespace, name: name}
 	for _, c := range conditions {
-		if c.Type == v1alpha1.ConditionPodsFailing || c.Type == v1alpha1.ConditionOrphanRunners || c.Type == v1alpha1.ConditionRunnerVersionDeprecated {
+		switch c.Type {
+		case v1alpha1.ConditionPodsFailing, v1alpha1.ConditionOrphanRunners, v1alpha1.ConditionRunnerVersionDeprecated, v1alpha1.ConditionRunnerVersionTooOld:
 			r.conditions = append(r.conditions, c)
 		}
 	}
@@ -108,7 +109,7 @@ type Result struct {
 	Current    int
 	Counts     metrics.Counts
 	GitHubOnly []v1alpha1.GitHubRunner
-	// Conditions are PodsFailing, OrphanRunners and RunnerVersionDeprecated.
+	// Conditions are PodsFailing, OrphanRunners, RunnerVersionDeprecated and RunnerVersionTooOld.
 	Conditions []metav1.Condition
 	// Requeue is when to look again (0: on the next change only).
 	Requeue time.Duration

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 
@@ -147,4 +148,7 @@ func (r *Reconciler) unblockOnNewSpec(rs *v1alpha1.RunnerSet) {
 	r.blocked.generation, r.blocked.until = 0, time.Time{}
 	r.setCondition(rs.Generation, v1alpha1.ConditionPodsFailing, metav1.ConditionFalse, ReasonRunnersHealthy, "the spec changed; runners are created again")
 	r.setCondition(rs.Generation, v1alpha1.ConditionRunnerVersionDeprecated, metav1.ConditionFalse, "SpecChanged", "the spec changed since a runner reported a deprecated version")
+	if meta.FindStatusCondition(r.conditions, v1alpha1.ConditionRunnerVersionTooOld) != nil {
+		r.setCondition(rs.Generation, v1alpha1.ConditionRunnerVersionTooOld, metav1.ConditionFalse, "SpecChanged", "the spec changed since GitHub refused a runner's version")
+	}
 }

@@ -29,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/clock"
+	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
@@ -103,4 +104,77 @@ func TestSessionAgainstTheSimulator(t *testing.T) {
 	d, _ = published()
 	assert.False(t, d.Listening)
 	assert.Empty(t, d.SessionID)
+}
+
+// TestSessionConflictUntilTheOldSessionExpires: a listener killed without deleting its message
+// session leaves GitHub answering 409 to the next one. The Session, which does not know that
+// session's id, keeps retrying on its backoff and becomes active once the simulator, like the
+// service, expires the idle session.
+func TestSessionConflictUntilTheOldSessionExpires(t *testing.T) {
+	simClock := testingclock.NewFakeClock(time.Now())
+	sim := simulator.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond, Clock: simClock, AdminTokenTTL: time.Hour})
+	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pat", Namespace: "ns"},
+		Data: map[string][]byte{"github_token": []byte(simulator.DefaultPAT)}})
+	rs := &v1alpha1.RunnerSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "ns", UID: "uid", Generation: 1},
+		Spec: v1alpha1.RunnerSetSpec{GitHubConfigURL: sim.ConfigURL("acme/app"), GitHubConfigSecret: "pat",
+			RunnerScaleSetName: "linux", MaxRunners: ptr.To[int32](5)},
+	}
+	alive := func(context.Context, Owner) (bool, error) { return true, nil }
+	sessionClock := testingclock.NewFakeClock(time.Now())
+	cfg := Config{
+		GitHub:    &SecretFactory{KubeClient: kube, UserAgent: "test", Clock: clock.RealClock{}},
+		Registrar: &Registrar{Claims: NewClaims(kube.CoreV1(), "srv", alive)},
+		Clock:     sessionClock, Identity: "me",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The killed listener: it registered the scale set and opened a session, then died.
+	client, err := cfg.GitHub.ForRunnerSet(ctx, rs)
+	require.NoError(t, err)
+	group, err := client.GetRunnerGroupByName(ctx, "")
+	require.NoError(t, err)
+	ss, err := cfg.Registrar.Ensure(ctx, client, rs, group)
+	require.NoError(t, err)
+	killed, err := client.OpenSession(ctx, ss.ID, "killed-listener")
+	require.NoError(t, err)
+
+	var (
+		mu   sync.Mutex
+		last Demand
+	)
+	s := New(cfg, func() *v1alpha1.RunnerSet { return rs }, Demand{}, func(d Demand) {
+		mu.Lock()
+		defer mu.Unlock()
+		last = d
+	})
+	published := func() Demand { mu.Lock(); defer mu.Unlock(); return last }
+	conflicted := func() bool {
+		c := meta.FindStatusCondition(published().Conditions, v1alpha1.ConditionSessionActive)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == ReasonSessionConflict
+	}
+	creates := func() int { return sim.Counters().ScaleSet(ss.ID, simulator.EPCreateSession) }
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	// 409, and the Session waits out its backoff on its clock.
+	eventually(t, "no session conflict", func() bool { return conflicted() && creates() == 2 && sessionClock.HasWaiters() })
+	// Retried while the old session lives: 409 again.
+	simClock.Step(simulator.DefaultSessionIdleTimeout - time.Second)
+	sessionClock.Step(45 * time.Second)
+	eventually(t, "no second try", func() bool { return creates() == 3 && sessionClock.HasWaiters() })
+	assert.True(t, conflicted())
+	assert.False(t, published().Listening)
+
+	// The old session has been idle for the timeout: the next try opens a session.
+	simClock.Step(time.Second)
+	sessionClock.Step(45 * time.Second)
+	eventually(t, "the session did not become active", func() bool { return published().Listening })
+	d := published()
+	assert.True(t, meta.IsStatusConditionTrue(d.Conditions, v1alpha1.ConditionSessionActive))
+	require.Len(t, sim.Sessions(), 1)
+	assert.Equal(t, "me", sim.Sessions()[0].OwnerName)
+	assert.NotEqual(t, killed.Session().SessionID, d.SessionID)
 }

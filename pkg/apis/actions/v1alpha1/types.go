@@ -55,6 +55,9 @@ const (
 	ConditionPodsFailing = "PodsFailing"
 	// ConditionRunnerVersionDeprecated is true when a runner exited because its version is too old.
 	ConditionRunnerVersionDeprecated = "RunnerVersionDeprecated"
+	// ConditionRunnerVersionTooOld is true when GitHub refused a runner older than its minimum
+	// runner version; the message names that minimum.
+	ConditionRunnerVersionTooOld = "RunnerVersionTooOld"
 )
 
 // +genclient
