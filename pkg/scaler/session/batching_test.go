@@ -28,14 +28,15 @@ import (
 )
 
 // paused runs one batchProgress and tells whether it paused.
-func paused(t *testing.T, s *Session, clk *clocktesting.FakeClock, types []string, polled time.Duration) bool {
+func paused(t *testing.T, s *Session, clk *clocktesting.FakeClock, types []string, assigned int, polled time.Duration) bool {
 	t.Helper()
 	var jobs []actions.JobMessage
 	for _, typ := range types {
 		jobs = append(jobs, actions.JobMessage{MessageType: typ})
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); s.batchProgress(context.Background(), jobs, polled) }()
+	stats := &actions.Statistics{TotalAssignedJobs: assigned}
+	go func() { defer close(done); s.batchProgress(context.Background(), jobs, stats, polled) }()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		select {
 		case <-done:
@@ -58,9 +59,12 @@ func TestBatchProgress(t *testing.T) {
 	started, completed := actions.JobMessageStarted, actions.JobMessageCompleted
 	waiting, slow := 10*time.Millisecond, 2*time.Second
 
-	assert.True(t, paused(t, s, clk, []string{started, completed}, waiting), "progress that was waiting: a stream")
-	assert.False(t, paused(t, s, clk, []string{completed}, slow), "progress the poll waited for")
-	assert.False(t, paused(t, s, clk, []string{actions.JobMessageAvailable, started}, waiting), "a job offered is never held back")
-	assert.False(t, paused(t, s, clk, []string{actions.JobMessageAssigned}, waiting), "nor one assigned")
-	assert.False(t, paused(t, s, clk, nil, waiting), "an empty message")
+	assert.True(t, paused(t, s, clk, []string{started, completed}, 100, waiting), "progress that was waiting, many jobs assigned: a stream")
+	assert.True(t, paused(t, s, clk, []string{started, completed}, streamJobs, waiting), "a stream from streamJobs jobs on")
+	assert.False(t, paused(t, s, clk, []string{completed}, 100, waiting), "one event: the session keeps up")
+	assert.False(t, paused(t, s, clk, []string{started, completed}, streamJobs-1, waiting), "a job or two in flight: nothing to gather")
+	assert.False(t, paused(t, s, clk, []string{started, completed}, 100, slow), "progress the poll waited for")
+	assert.False(t, paused(t, s, clk, []string{actions.JobMessageAvailable, started}, 100, waiting), "a job offered is never held back")
+	assert.False(t, paused(t, s, clk, []string{actions.JobMessageAssigned}, 100, waiting), "nor one assigned")
+	assert.False(t, paused(t, s, clk, nil, 100, waiting), "an empty message")
 }

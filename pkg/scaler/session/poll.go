@@ -72,7 +72,7 @@ func (s *Session) pollAll(ctx context.Context, session MessageSession, scaleSetI
 			return err
 		}
 		lastID = msg.MessageID
-		s.batchProgress(ctx, jobs, polled)
+		s.batchProgress(ctx, jobs, msg.Statistics, polled)
 	}
 }
 
