@@ -17,10 +17,10 @@ limitations under the License.
 package actions
 
 import (
-	"cmp"
 	"fmt"
-	"strconv"
 	"strings"
+
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 )
 
 // MinRunnerVersion is the oldest runner GitHub lets connect: since 2026-09-25 it refuses
@@ -29,39 +29,28 @@ const MinRunnerVersion = "2.329.0"
 
 // RunnerVersion is a runner release, e.g. 2.329.0.
 type RunnerVersion struct {
-	Major, Minor, Patch int
+	*utilversion.Version
 }
 
-// ParseRunnerVersion reads "2.329.0" or "v2.329.0".
+// ParseRunnerVersion reads "2.329.0" or "v2.329.0": a semantic version without pre-release or
+// build metadata, which runner releases never carry.
 func ParseRunnerVersion(s string) (RunnerVersion, error) {
-	parts := strings.Split(strings.TrimPrefix(strings.TrimSpace(s), "v"), ".")
-	if len(parts) != 3 {
+	v, err := utilversion.ParseSemantic(strings.TrimSpace(s))
+	if err != nil || v.PreRelease() != "" || v.BuildMetadata() != "" {
 		return RunnerVersion{}, fmt.Errorf("runner version %q: want MAJOR.MINOR.PATCH", s)
 	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || p[0] == '+' {
-			return RunnerVersion{}, fmt.Errorf("runner version %q: want MAJOR.MINOR.PATCH", s)
-		}
-		n[i] = v
-	}
-	return RunnerVersion{Major: n[0], Minor: n[1], Patch: n[2]}, nil
+	return RunnerVersion{v}, nil
 }
 
 // Compare is -1, 0 or +1 as v is older than, the same as or newer than o.
 func (v RunnerVersion) Compare(o RunnerVersion) int {
-	if c := cmp.Compare(v.Major, o.Major); c != 0 {
-		return c
+	switch {
+	case v.LessThan(o.Version):
+		return -1
+	case o.LessThan(v.Version):
+		return 1
 	}
-	if c := cmp.Compare(v.Minor, o.Minor); c != 0 {
-		return c
-	}
-	return cmp.Compare(v.Patch, o.Patch)
-}
-
-func (v RunnerVersion) String() string {
-	return strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor) + "." + strconv.Itoa(v.Patch)
+	return 0
 }
 
 // RunnerImageVersion is the runner version an actions-runner image is tagged with
