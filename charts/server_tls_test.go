@@ -165,7 +165,7 @@ current-context: c
 `, addr)), 0o600))
 
 	bundle := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("a CA")}))
-	template := func(set string, extra ...string) (string, error) {
+	template := func(t *testing.T, set string, extra ...string) (string, error) {
 		args := append([]string{"template", serverRelease, chartDir(serverChart), "--namespace", serverNamespace, "--set", set}, extra...)
 		return helm(t, args...)
 	}
@@ -177,24 +177,24 @@ current-context: c
 	} {
 		t.Run(set, func(t *testing.T) {
 			t.Parallel()
-			first, err := template(set + ",metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true")
+			first, err := template(t, set+",metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true")
 			require.NoError(t, err)
-			second, err := template(set + ",metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true")
+			second, err := template(t, set+",metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true")
 			require.NoError(t, err)
 			assert.Equal(t, first, second, "two renders differ")
-			_, err = template(set, "--dry-run=server", "--kubeconfig", kubeconfig)
+			_, err = template(t, set, "--dry-run=server", "--kubeconfig", kubeconfig)
 			assert.NoError(t, err, "the render looked something up in the cluster")
 		})
 	}
 	t.Run("helm (the default) differs and looks up", func(t *testing.T) {
 		t.Parallel()
-		first, err := template("logLevel=2")
+		first, err := template(t, "logLevel=2")
 		require.NoError(t, err)
 		time.Sleep(time.Second) // certificates' validity starts at the second
-		second, err := template("logLevel=2")
+		second, err := template(t, "logLevel=2")
 		require.NoError(t, err)
 		assert.NotEqual(t, first, second, "tls.type=helm generates a new CA and key per render")
-		_, err = template("logLevel=2", "--dry-run=server", "--kubeconfig", kubeconfig)
+		_, err = template(t, "logLevel=2", "--dry-run=server", "--kubeconfig", kubeconfig)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "lookup")
 	})
