@@ -111,7 +111,7 @@ DURATION ?= 20s
 .PHONY: demo
 demo: ## While `make run` runs: queue JOBS jobs (default 20) on the sample RunnerSet team-a/linux-small.
 	@url=$$(cat _output/local/simulator.url 2>/dev/null) || { echo "make run is not running: start it in another terminal first"; exit 1; }; \
-	curl -sf --max-time 5 -XPOST "$$url/_sim/jobs" -d '{"labels":["linux-small"],"owner":"team-a","repository":"app","duration":"$(DURATION)","count":$(JOBS)}' >/dev/null || \
+	curl -sf --max-time 5 --cacert _output/local/simulator-ca.crt -XPOST "$$url/_sim/jobs" -d '{"labels":["linux-small"],"owner":"team-a","repository":"app","duration":"$(DURATION)","count":$(JOBS)}' >/dev/null || \
 		{ echo "make run is not running (the GitHub simulator at $$url does not answer): start it in another terminal first"; exit 1; }; \
 	echo "queued $(JOBS) jobs of $(DURATION) for runs-on: linux-small in team-a/app; watch: kubectl get runners -n team-a -w --output-watch-events"
 

@@ -64,7 +64,8 @@ func TestEmulatesRunnersOfACluster(t *testing.T) {
 	t.Cleanup(sys.Stop)
 
 	urlFile := filepath.Join(t.TempDir(), "url")
-	o := parse(t, "--listen", "127.0.0.1:0", "--url-file", urlFile, "--long-poll-hold", "1s",
+	// Plain HTTP: simtest and the control client here speak it (separate hosts stay on).
+	o := parse(t, "--listen", "127.0.0.1:0", "--tls=false", "--url-file", urlFile, "--long-poll-hold", "1s",
 		"--kubeconfig", sys.Kubeconfig(localsystem.UserAdmin), "--emulate-runners", "--runner-poll-interval", "50ms")
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

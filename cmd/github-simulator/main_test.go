@@ -84,7 +84,11 @@ func TestSessionIdleTimeoutFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	if s, err := simulator.NewControlClient(sim.URL()).Settings(); err != nil || s.SessionIdleTimeout != 90*time.Second {
+	cc, err := simulator.NewControlClientTLS(sim.URL(), sim.CACertPEM()) // --tls is the default
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := cc.Settings(); err != nil || s.SessionIdleTimeout != 90*time.Second {
 		t.Errorf("settings of the started simulator %+v, %v", s, err)
 	}
 }
@@ -161,7 +165,15 @@ func TestServesUntilCanceled(t *testing.T) {
 	}); err != nil {
 		t.Fatal("no URL written")
 	}
-	cc := simulator.NewControlClient(url)
+	// --tls is the default; the CA is next to the URL file.
+	ca, err := os.ReadFile(filepath.Join(filepath.Dir(urlFile), caFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := simulator.NewControlClientTLS(url, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cc.QueueJob(simulator.Job{Labels: []string{"linux"}, Owner: "acme", Repository: "app"}); err != nil {
 		t.Fatal(err)
 	}

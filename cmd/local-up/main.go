@@ -29,12 +29,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
 	"k8s.io/klog/v2"
 
+	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
 )
 
@@ -90,7 +92,9 @@ func run(o options, out io.Writer) error {
 	}
 	opts := localsystem.Options{BinDir: o.binDir, Dir: o.dir}
 	if o.simulatorBinary != "" {
-		opts.Simulator = &localsystem.SimulatorOptions{Binary: o.simulatorBinary}
+		// As on GitHub, only the accounts the samples use exist; a RunnerSet naming another
+		// one gets GitHub's 404 (declare it: POST /_sim/accounts).
+		opts.Simulator = &localsystem.SimulatorOptions{Binary: o.simulatorBinary, Args: []string{"--any-account=false"}}
 	}
 	if o.serverBinary != "" {
 		opts.Server = &localsystem.ServerOptions{
@@ -154,9 +158,35 @@ func applySamples(ctx context.Context, s *localsystem.System, dir string) error 
 		}
 		if url := s.SimulatorURL(); url != "" {
 			data = []byte(strings.ReplaceAll(string(data), "https://github.com/", url+"/"))
+			if err := declareAccounts(s, string(data)); err != nil {
+				return fmt.Errorf("%s: %w", e.Name(), err)
+			}
 		}
 		if err := s.Apply(ctx, data); err != nil {
 			return fmt.Errorf("%s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+// configURLs finds the githubConfigUrl values of YAML manifests.
+var configURLs = regexp.MustCompile(`(?m)^\s*githubConfigUrl:\s*"?([^"\s]+)"?\s*$`)
+
+// declareAccounts declares on the simulator the organizations and repositories the samples
+// name, as their owners would have created them on GitHub.
+func declareAccounts(s *localsystem.System, manifests string) error {
+	ca, err := os.ReadFile(s.SimulatorCAFile())
+	if err != nil {
+		return fmt.Errorf("reading the simulator's CA: %w", err)
+	}
+	cc, err := simulator.NewControlClientTLS(s.SimulatorURL(), ca)
+	if err != nil {
+		return err
+	}
+	for _, m := range configURLs.FindAllStringSubmatch(manifests, -1) {
+		path := strings.Trim(strings.TrimPrefix(m[1], s.SimulatorURL()), "/")
+		if err := cc.DeclareAccount(path); err != nil {
+			return fmt.Errorf("declaring %s on the simulator: %w", path, err)
 		}
 	}
 	return nil
@@ -202,7 +232,7 @@ func printUsage(out io.Writer, s *localsystem.System, withServer bool, took time
 			displayPath(s.Kubeconfig(localsystem.UserCarol)))
 		fmt.Fprintf(out, "  kubectl explain runnerset.spec\n")
 		if url := s.SimulatorURL(); url != "" {
-			fmt.Fprintf(out, "\nGitHub is the simulator at %s (the samples point there).\n", url)
+			fmt.Fprintf(out, "\nGitHub is the simulator at %s over HTTPS (the samples point there; its CA: %s).\n", url, displayPath(s.SimulatorCAFile()))
 			fmt.Fprintf(out, "  make demo JOBS=20                        # queue 20 jobs on team-a/linux-small\n")
 			fmt.Fprintf(out, "  kubectl get runners -A -w                # watch runners come, take jobs and go\n")
 		}

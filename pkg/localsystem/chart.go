@@ -72,6 +72,8 @@ type ProcessOptions struct {
 	// Binary and Args are the command line, complete.
 	Binary string
 	Args   []string
+	// Env is added to the process's environment.
+	Env []string
 	// ReadyURL, if set, is polled until it answers 200 "ok" (e.g. https://127.0.0.1:<port>/readyz).
 	ReadyURL string
 	// ReadyCA (PEM) verifies ReadyURL's certificate, for the name ReadyServerName (e.g. the
@@ -96,6 +98,7 @@ func (s *System) StartProcess(ctx context.Context, o ProcessOptions) (*Process, 
 	if o.Name == "" || o.Binary == "" {
 		return nil, errors.New("localsystem: ProcessOptions.Name and Binary are required")
 	}
+	s.setEnv(o.Name, o.Env)
 	p, err := s.start(o.Name, o.Binary, o.Args)
 	if err != nil {
 		return nil, err

@@ -127,6 +127,10 @@ type ServerOptions struct {
 	Binary string
 	// Args are appended to the flags Start sets (serving, TLS and kubeconfig flags).
 	Args []string
+	// Env is added to the server's environment, and to its replicas' and restarts': for
+	// instance SSL_CERT_FILE to trust a GitHub's CA, or HTTPS_PROXY, as an operator would set
+	// them on the server's pod.
+	Env []string
 	// ManifestsDir holds the example manifests (artifacts/example). Start applies
 	// namespace.yaml, service-account.yaml, auth-delegator.yaml, auth-reader.yaml, rbac.yaml,
 	// user-roles.yaml and apiservice.yaml from it.
@@ -149,7 +153,8 @@ type System struct {
 	applier     *applier
 
 	mu    sync.Mutex
-	procs []*process // in start order
+	procs []*process          // in start order
+	env   map[string][]string // extra environment by component name; servers share ServerName's
 
 	// started is set when Start returns successfully; before that, Start itself reports a
 	// component that exits.
@@ -338,7 +343,7 @@ func (s *System) AdminClient() kubernetes.Interface { return s.admin }
 
 // start launches a component and records it for Stop.
 func (s *System) start(name, binary string, args []string) (*process, error) {
-	p, err := startProcess(name, s.LogFile(name), binary, args, s.onExit)
+	p, err := startProcess(name, s.LogFile(name), binary, args, s.envOf(name), s.onExit)
 	if err != nil {
 		return nil, err
 	}
@@ -346,6 +351,26 @@ func (s *System) start(name, binary string, args []string) (*process, error) {
 	s.procs = append(s.procs, p)
 	s.mu.Unlock()
 	return p, nil
+}
+
+// setEnv gives a component, and every later start of it, extra environment variables.
+func (s *System) setEnv(name string, env []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.env == nil {
+		s.env = map[string][]string{}
+	}
+	s.env[name] = slices.Clone(env)
+}
+
+// envOf is a component's extra environment; a server replica has the first server's.
+func (s *System) envOf(name string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if strings.HasPrefix(name, ServerName+"-") {
+		name = ServerName
+	}
+	return s.env[name]
 }
 
 // forget drops a process that was stopped on purpose before a retry.

@@ -56,8 +56,9 @@ type process struct {
 // startProcess starts binary with args, its stdout and stderr appended to logPath. The process
 // gets its own process group, so a Ctrl-C on the terminal reaches only the parent, which then
 // stops the components in order, and on Linux it is killed when the parent dies, so nothing
-// outlives a crashed parent. onExit, if not nil, runs after the process is reaped.
-func startProcess(name, logPath, binary string, args []string, onExit func(*process)) (*process, error) {
+// outlives a crashed parent. env is added to the caller's environment. onExit, if not nil,
+// runs after the process is reaped.
+func startProcess(name, logPath, binary string, args, env []string, onExit func(*process)) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening log of %s: %w", name, err)
@@ -66,6 +67,9 @@ func startProcess(name, logPath, binary string, args []string, onExit func(*proc
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = sysProcAttr()
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	// A fixed working directory keeps components from writing relative files (e.g. kwok's
 	// caches) wherever the caller happened to be.
 	cmd.Dir = filepath.Dir(logPath)

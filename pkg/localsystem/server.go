@@ -72,6 +72,14 @@ var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io",
 //     reaches a loopback server; EndpointSlices may not hold loopback addresses);
 //  5. the APIService with the cluster CA as caBundle, waited on until Available.
 func (s *System) startServer(ctx context.Context, o *ServerOptions) error {
+	env := o.Env
+	if ca := s.SimulatorCAFile(); ca != "" {
+		// The local system's operator trusts its own GitHub, as one trusts a GitHub
+		// Enterprise Server's CA on the server's pod; a RunnerSet's githubServerTLS still
+		// replaces this trust for its own requests.
+		env = append([]string{"SSL_CERT_FILE=" + ca}, env...)
+	}
+	s.setEnv(ServerName, env)
 	for _, name := range serverManifests {
 		if err := s.ApplyFile(ctx, filepath.Join(o.ManifestsDir, name)); err != nil {
 			return fmt.Errorf("preparing %s: %w", ServerName, err)

@@ -36,8 +36,22 @@ const SimulatorName = "github-simulator"
 // reaching the kube-apiserver, etcd or anything else a RunnerSet must never reach.
 const GitHubListen = "127.0.0.2:0"
 
-// AllowedGitHubHosts is the server's --allowed-github-hosts on the local system.
-const AllowedGitHubHosts = "127.0.0.2:*"
+// GitHubServiceListen and GitHubBrokerListen are where the simulator serves the Actions
+// Service and the broker, on hosts of their own as GitHub does: two more loopback addresses
+// nothing else listens on, for the same reason. (The simulator package's defaults,
+// 127.0.0.2 and 127.0.0.3, would put its REST API on 127.0.0.1.)
+const (
+	GitHubServiceListen = "127.0.0.3:0"
+	GitHubBrokerListen  = "127.0.0.4:0"
+)
+
+// AllowedGitHubHosts is the server's --allowed-github-hosts on the local system: the
+// simulator's three addresses, any port.
+const AllowedGitHubHosts = "127.0.0.2:*,127.0.0.3:*,127.0.0.4:*"
+
+// simulatorCAFile is the simulator's CA certificate in the system's directory: the command
+// writes it next to its --url-file.
+const simulatorCAFile = "simulator-ca.crt"
 
 // SimulatorOptions starts the GitHub simulator (cmd/github-simulator) as a process, with the
 // runner emulator playing runner pods of this cluster.
@@ -48,12 +62,19 @@ type SimulatorOptions struct {
 	Args []string
 }
 
-// startSimulator starts the simulator on a free loopback port and waits until it listens.
+// startSimulator starts the simulator on free loopback ports, as GitHub is: HTTPS with a CA
+// of its own, the Actions Service and the broker on hosts of their own. It waits until the
+// simulator listens.
 func (s *System) startSimulator(ctx context.Context, o *SimulatorOptions) error {
 	urlFile := filepath.Join(s.dir, "simulator.url")
 	_ = os.Remove(urlFile)
+	_ = os.Remove(filepath.Join(s.dir, simulatorCAFile)) // the command writes it before the URL
 	args := append([]string{
 		"--listen=" + GitHubListen,
+		"--tls",
+		"--separate-hosts",
+		"--service-listen=" + GitHubServiceListen,
+		"--broker-listen=" + GitHubBrokerListen,
 		"--url-file=" + urlFile,
 		"--kubeconfig=" + s.kubeconfigs[UserAdmin],
 		"--emulate-runners",
@@ -76,6 +97,18 @@ func (s *System) startSimulator(ctx context.Context, o *SimulatorOptions) error 
 	return nil
 }
 
-// SimulatorURL is the simulator's base URL ("" when none runs). Config URLs are
-// SimulatorURL()+"/<org>[/<repo>]".
+// SimulatorURL is the simulator's base URL ("" when none runs), https://127.0.0.2:PORT.
+// Config URLs are SimulatorURL()+"/<org>[/<repo>]"; clients trust SimulatorCAFile.
 func (s *System) SimulatorURL() string { return s.simulatorURL }
+
+// SimulatorCAFile is the path of the PEM CA certificate the simulator's serving certificate
+// is signed by: for SSL_CERT_FILE, a RunnerSet's githubServerTLS, or
+// simulator.NewControlClientTLS. "" when no simulator runs or it serves plain HTTP (Args
+// with --tls=false).
+func (s *System) SimulatorCAFile() string {
+	path := filepath.Join(s.dir, simulatorCAFile)
+	if _, err := os.Stat(path); s.simulatorURL == "" || err != nil {
+		return ""
+	}
+	return path
+}

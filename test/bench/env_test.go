@@ -22,6 +22,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -78,6 +79,7 @@ type bench struct {
 
 	sys       *localsystem.System
 	sim       *simulator.ControlClient
+	simRoots  *x509.CertPool
 	simURL    string
 	kube      kubernetes.Interface
 	actions   clientset.Interface
@@ -201,7 +203,15 @@ func start(t *testing.T, sz sizes) *bench {
 	}
 	b.logf("local system up in %s (state in %s); server flags %v", time.Since(begin).Round(time.Millisecond), dir, serverArgs)
 	b.simURL = b.sys.SimulatorURL()
-	b.sim = simulator.NewControlClient(b.simURL)
+	ca, err := os.ReadFile(b.sys.SimulatorCAFile())
+	if err != nil {
+		t.Fatalf("reading the simulator's CA: %v", err)
+	}
+	if b.sim, err = simulator.NewControlClientTLS(b.simURL, ca); err != nil {
+		t.Fatal(err)
+	}
+	b.simRoots = x509.NewCertPool()
+	b.simRoots.AppendCertsFromPEM(ca)
 	admin := b.sys.RESTConfig(localsystem.UserAdmin)
 	b.kube = kubernetes.NewForConfigOrDie(admin)
 	b.actions = clientset.NewForConfigOrDie(admin)

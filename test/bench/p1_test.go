@@ -20,6 +20,7 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,6 +35,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
@@ -58,12 +60,15 @@ type bareListener struct {
 	err     error
 }
 
-func newBareListener(ctx context.Context, simURL, name string) (*bareListener, error) {
-	tokens, err := auth.NewTokenSource(auth.Config{ConfigURL: simURL + "/" + jobOwner + "/" + name, Credentials: &auth.Credentials{Token: simulator.DefaultPAT}})
+func newBareListener(ctx context.Context, simURL string, roots *x509.CertPool, name string) (*bareListener, error) {
+	transport := httpretry.NewTransport(httpretry.TransportOptions{RootCAs: roots})
+	tokens, err := auth.NewTokenSource(auth.Config{
+		ConfigURL: simURL + "/" + jobOwner + "/" + name, Credentials: &auth.Credentials{Token: simulator.DefaultPAT}, Transport: transport,
+	})
 	if err != nil {
 		return nil, err
 	}
-	client, err := actions.NewClient(actions.Config{Tokens: tokens})
+	client, err := actions.NewClient(actions.Config{Tokens: tokens, Transport: transport})
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +227,7 @@ func (b *bench) p1One(ctx context.Context) error {
 	n := b.sz.P1Jobs
 
 	// Baseline: the bare listener, same job sequence.
-	bare, err := newBareListener(ctx, b.simURL, name+"-bare")
+	bare, err := newBareListener(ctx, b.simURL, b.simRoots, name+"-bare")
 	if err != nil {
 		return fmt.Errorf("baseline listener: %w", err)
 	}
@@ -372,7 +377,7 @@ func (b *bench) p1Many(ctx context.Context) error {
 	var mu sync.Mutex
 	for i, n := range names {
 		wg.Go(func() {
-			l, err := newBareListener(ctx, b.simURL, n+"-bare")
+			l, err := newBareListener(ctx, b.simURL, b.simRoots, n+"-bare")
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -270,6 +270,7 @@ func (c *chartCluster) startServer(ctx context.Context) {
 		Name:            "runnerset-apiserver",
 		Binary:          filepath.Join(*binDir, "runnerset-apiserver"),
 		Args:            args,
+		Env:             []string{"SSL_CERT_FILE=" + ghCAFile},
 		ReadyURL:        "https://127.0.0.1:" + strconv.Itoa(c.port) + "/readyz",
 		ReadyCA:         secret.Data["ca.crt"],
 		ReadyServerName: chartService,

@@ -23,10 +23,15 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +54,18 @@ var (
 	keepDir = flag.Bool("keep", false, "keep the state directory (logs, kubeconfigs) after the run")
 
 	sys *localsystem.System
-	// gh is GitHub for this run: the simulator, on 127.0.0.1, in this process.
+	// gh is GitHub for this run: the simulator, on loopback, in this process.
 	gh *simulator.Simulator
+	// ghCAFile is the simulator's CA certificate (PEM).
+	ghCAFile string
+	// e2eAppKey is the private key of the run's GitHub App (PEM).
+	e2eAppKey = func() []byte {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	}()
 )
 
 func repoRoot() string {
@@ -75,12 +90,25 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	gh, err = simulator.Start(simulator.Options{Listen: localsystem.GitHubListen, LongPollHold: 2 * time.Second, AssignTimeout: time.Minute})
+	// GitHub over HTTPS, its REST API, Actions Service and broker on hosts of their own.
+	gh, err = simulator.Start(simulator.Options{
+		Listen: localsystem.GitHubListen, ServiceListen: localsystem.GitHubServiceListen, BrokerListen: localsystem.GitHubBrokerListen,
+		TLS: true, SeparateHosts: true, LongPollHold: 2 * time.Second, AssignTimeout: time.Minute,
+		Apps: []simulator.App{{
+			AppID: e2eAppID, ClientID: e2eAppClientID, PrivateKeyPEM: e2eAppKey,
+			Installations: []simulator.Installation{{ID: e2eAppInstallation, Account: e2eAppElsewhere}},
+		}},
+	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "starting the GitHub simulator: %v\n", err)
 		return 1
 	}
 	defer gh.Close()
+	ghCAFile = filepath.Join(dir, "github-ca.crt")
+	if err := os.WriteFile(ghCAFile, gh.CACertPEM(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	start := time.Now()
 	sys, err = localsystem.Start(ctx, localsystem.Options{
 		BinDir: *binDir,
@@ -88,7 +116,12 @@ func run(m *testing.M) int {
 		Server: &localsystem.ServerOptions{
 			Binary:       filepath.Join(*binDir, "runnerset-apiserver"),
 			ManifestsDir: filepath.Join(root, "artifacts", "example"),
-			Args:         []string{"-v=2"},
+			// github.com too, with its companions (api., the Actions Service and the broker): one
+			// test reaches the simulator by GitHub's names through a proxy.
+			Args: []string{"-v=2", "--allowed-github-hosts=github.com"},
+			// The server trusts the simulator's CA as an operator trusts a GitHub Enterprise
+			// Server's; RunnerSets with githubServerTLS trust only their own CA.
+			Env: []string{"SSL_CERT_FILE=" + ghCAFile},
 		},
 	})
 	if err != nil {
@@ -186,6 +219,9 @@ func samplesForSimulator(t *testing.T) string {
 		data, err := os.ReadFile(filepath.Join(src, e.Name()))
 		require.NoError(t, err)
 		data = []byte(strings.ReplaceAll(string(data), "https://github.com/", gh.URL()+"/"))
+		for _, m := range regexp.MustCompile(`githubConfigUrl: (\S+)`).FindAllStringSubmatch(string(data), -1) {
+			require.NoError(t, gh.DeclareAccount(strings.Trim(strings.TrimPrefix(m[1], gh.URL()), "/")))
+		}
 		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644))
 	}
 	return dst

@@ -49,6 +49,7 @@ func fleet(t *testing.T, ns, name string, minRunners, maxRunners int32) *v1alpha
 	require.NoError(t, err)
 	rs := runnerSet(ns, name)
 	rs.Spec.GitHubConfigURL = gh.ConfigURL("acme/" + name)
+	rs.Spec.GitHubServerTLS = trustSimulator(t, ns)
 	rs.Spec.MinRunners, rs.Spec.MaxRunners = ptr.To(minRunners), ptr.To(maxRunners)
 	create(t, rs)
 	eventually(t, 60*time.Second, name+" Ready", func(ctx context.Context) (bool, error) {
@@ -60,6 +61,25 @@ func fleet(t *testing.T, ns, name string, minRunners, maxRunners int32) *v1alpha
 		return meta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionReady), nil
 	})
 	return rs
+}
+
+// trustSimulator stores the simulator's CA in a ConfigMap of ns, as a GitHub Enterprise Server
+// user stores hers, and returns the githubServerTLS that names it (mounted in runner pods).
+func trustSimulator(t *testing.T, ns string) *v1alpha1.TLSConfig {
+	t.Helper()
+	_, err := kubeClient(t, "admin").CoreV1().ConfigMaps(ns).Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "github-ca"},
+		Data:       map[string]string{"ca.crt": string(gh.CACertPEM())},
+	}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	return &v1alpha1.TLSConfig{
+		CertificateFrom: &v1alpha1.TLSCertificateSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "github-ca"}, Key: "ca.crt",
+		}},
+		RunnerMountPath: "/usr/local/share/ca-certificates/",
+	}
 }
 
 func runnerPods(t *testing.T, ns string) []corev1.Pod {

@@ -44,6 +44,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/localsystem"
 )
 
@@ -59,6 +60,12 @@ var (
 	lb *localsystem.Balancer
 	// testLog is where the in-process simulators and emulators log (klog), searched by R6.
 	testLog string
+	// githubCA signs every scenario's simulator's serving certificate; the server trusts it as
+	// an operator trusts a GitHub Enterprise Server's CA, and the worlds' RunnerSets name it
+	// in githubServerTLS too.
+	githubCA *simulator.CA
+	// githubCAFile is githubCA's certificate (PEM), the servers' SSL_CERT_FILE.
+	githubCAFile string
 )
 
 // Leader election of the server, as deployed (the defaults): R2 checks takeover against it.
@@ -116,6 +123,15 @@ func run(m *testing.M) int {
 
 	// The local system is started without the in-process Data dir of an earlier run: MkdirTemp
 	// gave a fresh one.
+	if githubCA, err = simulator.NewCA(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	githubCAFile = filepath.Join(dir, "github-ca.crt")
+	if err := os.WriteFile(githubCAFile, githubCA.CertPEM(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
@@ -133,6 +149,7 @@ func run(m *testing.M) int {
 				// A RunnerSet deleted while GitHub is down finishes within this.
 				"--github-give-up=45s",
 			},
+			Env: []string{"SSL_CERT_FILE=" + githubCAFile},
 		},
 	})
 	if err != nil {

@@ -49,6 +49,7 @@ func namespacedSystem(t *testing.T) {
 		Server: &localsystem.ServerOptions{
 			Binary: filepath.Join(*binDir, "runnerset-apiserver"), ManifestsDir: manifests,
 			Args: []string{"-v=2", "--watch-namespaces=team-a,team-b", "--github-give-up=45s"},
+			Env:  []string{"SSL_CERT_FILE=" + githubCAFile},
 		},
 	})
 	require.NoError(t, err)

@@ -125,7 +125,9 @@ func newWorld(t *testing.T, scenario, ns string, o simulator.Options) *world {
 	if o.AssignTimeout == 0 {
 		o.AssignTimeout = 2 * time.Minute
 	}
-	o.Listen = localsystem.GitHubListen
+	// GitHub over HTTPS, its REST API, Actions Service and broker on hosts of their own.
+	o.Listen, o.ServiceListen, o.BrokerListen = localsystem.GitHubListen, localsystem.GitHubServiceListen, localsystem.GitHubBrokerListen
+	o.TLS, o.SeparateHosts, o.CA = true, true, githubCA
 	sim, err := simulator.Start(o)
 	require.NoError(t, err)
 	t.Cleanup(sim.Close)
@@ -141,6 +143,12 @@ func newWorld(t *testing.T, scenario, ns string, o simulator.Options) *world {
 		sets:  map[string]setSpec{},
 	}
 	require.NoError(t, sys.EnsureNamespace(ctx, ns))
+	_, err = kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "github-ca"}, Data: map[string]string{"ca.crt": string(sim.CACertPEM())},
+	}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
 	for name, data := range map[string]map[string]string{
 		"github-pat": {"github_token": simulator.DefaultPAT},
 		"github-app": {
@@ -200,8 +208,13 @@ func (w *world) addSet(s setSpec) *v1alpha1.RunnerSet {
 		Spec: v1alpha1.RunnerSetSpec{
 			GitHubConfigURL:    w.configURL(),
 			GitHubConfigSecret: secret,
-			MinRunners:         ptr.To(s.min),
-			MaxRunners:         ptr.To(s.max),
+			// The world's RunnerSets trust the simulator's CA themselves, as a GitHub
+			// Enterprise Server user's do.
+			GitHubServerTLS: &v1alpha1.TLSConfig{CertificateFrom: &v1alpha1.TLSCertificateSource{
+				ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "github-ca"}, Key: "ca.crt"},
+			}},
+			MinRunners: ptr.To(s.min),
+			MaxRunners: ptr.To(s.max),
 			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				Containers: []corev1.Container{{Name: "runner", Image: "ghcr.io/actions/actions-runner:latest"}},
 			}},

@@ -84,6 +84,8 @@ func (c *ControlClient) do(method, path string, in, out any) (int, error) {
 			err = fmt.Errorf("%w (%v)", ErrRunnerNotFound, err)
 		case codeNoJob:
 			err = fmt.Errorf("%w (%v)", ErrNoJob, err)
+		case codeTokenNotFound:
+			err = fmt.Errorf("%w (%v)", ErrTokenNotFound, err)
 		case codeRunnerTooOld:
 			// The service's refusal itself: the runner prints it.
 			err = &RunnerVersionError{Version: ce.Version, Minimum: ce.Minimum}

@@ -226,6 +226,13 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 	})
 
 	s.settingsRoutes(mux)
+	s.accountRoutes(mux)
+	s.tokenRoutes(mux)
+	s.installationControlRoutes(mux)
+	s.rateLimitRoutes(mux)
+	// GitHub REST endpoints of Apps, registered here rather than in routes() (http.go) only to
+	// keep this change apart from the serving code; they are GitHub's, not the control API's.
+	s.installationRoutes(mux)
 
 	// The runner side.
 	mux.HandleFunc("GET /_sim/runners", func(w http.ResponseWriter, r *http.Request) {

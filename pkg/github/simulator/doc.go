@@ -25,31 +25,164 @@ comment is the contract between the simulator, the Actions client and the scaler
 	sim := simulator.New(t, simulator.Options{LongPollHold: 500 * time.Millisecond})
 	url := sim.ConfigURL("acme/app") // http://127.0.0.1:PORT/acme/app: a repository config URL
 
-The simulator listens on loopback only. To a client, http://127.0.0.1:PORT is GitHub
-Enterprise Server: config URLs are URL()+"/<org>", "/<org>/<repo>" or "/enterprises/<ent>",
-GitHub REST is under /api/v3 (the github.com forms without /api/v3 are served too), and the
-Actions Service tenant a registration hands out is URL()+"/tenant/<n>/".
+The simulator listens on loopback only (every address: it has no authentication of its
+control API). To a client, URL() is GitHub Enterprise Server: config URLs are URL()+"/<org>",
+"/<org>/<repo>" or "/enterprises/<ent>", GitHub REST is under /api/v3 (the github.com forms
+without /api/v3 are served too), and the Actions Service tenant a registration hands out is
+<service origin>/tenant/<n>/. The zero Options serve plain HTTP on one address, which is then
+every origin; the control API is on URL() only.
+
+Options.TLS serves HTTPS, as GitHub does: Start makes a CA (ECDSA P-256, CACommonName, a
+year) and a serving certificate signed by it for 127.0.0.1, 127.0.0.2, 127.0.0.3, ::1, every
+address listened on, localhost, github.com, api.github.com and *.actions.githubusercontent.com.
+Clients trust CACertPEM (the command writes it to --ca-file); one that does not fails the
+handshake at once. HTTP/2 is offered.
+
+Options.SeparateHosts serves, as github.com does, REST and the control API on Listen
+(127.0.0.1:0), the Actions Service on ServiceListen (127.0.0.2:0) and the broker on
+BrokerListen (127.0.0.3:0). Each host answers only its own calls (anything else is a 404):
+the broker the messageQueueUrl's get and delete message, the Actions Service every other
+tenant URL call, acquirejobs included. runner-registration hands out the tenant URL on the
+service host, the session its messageQueueUrl on the broker (<broker>/tenant/<n>/…/messages),
+JIT configs carry the tenant URL: a client sending a call anywhere else fails. Hosts() lists
+every "host:port" (for allowlists and no_proxy); outages take all of them off the network.
+
+The github.com form:
+
+	sim := simulator.New(t, simulator.Options{TLS: true, SeparateHosts: true})
+	proxy, err := simproxy.Start(simproxy.Options{Resolve: sim.ResolveMap()})
+	// the client: config URL https://github.com/acme/app, proxy proxy.URL(), CA sim.CACertPEM()
+
+A client configured with https://github.com/acme/app derives
+https://api.github.com (package configurl) and then goes wherever the URLs handed to it say.
+Those names cannot resolve to loopback here (no DNS control, no /etc/hosts), but a client's
+proxy resolves the names it is asked for, and clients already support proxies: package
+simproxy is a proxy that maps the names of ResolveMap (github.com and api.github.com to the
+REST listener, pipelines.actions.githubusercontent.com to the Actions Service,
+broker.actions.githubusercontent.com to the broker; port 443 with TLS, 80 without) to the
+listeners, tunnels CONNECT byte for byte (TLS stays end to end, verified against the names
+above) and dials nothing but loopback. URLs in an answer name the origin the request came
+by: to a request whose Host is one of GitHub's names the tenant URL, messageQueueUrl,
+runnerJitConfigUrl, JIT config URLs and Link headers name GitHub's hosts (without a port);
+to one that came by address, the listeners' addresses. acquireJobUrl in messages, made
+before anyone asks, always names the service listener's address (clients build the
+acquirejobs URL from the tenant URL).
 
 # GitHub REST
 
-  - POST /app/installations/{id}/access_tokens: 201 {"token":"ghs_…","expires_at"}. The
-    Bearer App JWT must be RS256-signed by a configured App (issuer: App ID, as string or
-    number, or Client ID), not expired (60 s leeway), at most 10 minutes long.
+  - POST /app/installations/{id}/access_tokens: 201 {"token":"ghs_…","expires_at",
+    "permissions","repository_selection"}. The Bearer App JWT must be RS256-signed by a
+    configured App (issuer: App ID, as string or number, or Client ID), not expired (60 s
+    leeway), at most 10 minutes long. 404 for an installation that does not exist or is
+    another App's.
+  - GET /app/installations/{id} (App JWT): 200 {"id","account":{"login","id","type":
+    "Organization"},"repository_selection","app_id","client_id","target_id","target_type",
+    "permissions","events","suspended_at"}; 404 as above. The installation App.InstallationID
+    stands for is on every account: its account login is "".
+  - GET /installation/repositories (installation token): 200 {"total_count",
+    "repository_selection","repositories":[{"id","name","full_name","private","owner":
+    {"login","id","type"}}]}, the declared repositories the installation sees, by id;
+    per_page/page with a Link header. A PAT gets 403 "You must authenticate with an
+    installation access token in order to list repositories for an installation." (our
+    wording).
   - POST /repos/{o}/{r}, /orgs/{o}, /enterprises/{e} + /actions/runners/registration-token:
-    201 {"token","expires_at"} (one hour). Installation tokens get 403 at enterprise scope.
+    201 {"token","expires_at"} (one hour).
   - GET the same three + /actions/runners: {"total_count","runners":[{"id","name","os",
     "status":"online|offline","busy","labels":[{"id","name","type"}]}]}, the runners of
     scale sets registered at exactly that scope; per_page (max 100)/page with a Link header;
     an ETag, and 304 Not Modified for a matching If-None-Match.
   - POST /actions/runner-registration with "Authorization: RemoteAuth <registration token>"
     and {"url":<config url>,"runner_event":"register"}: 201 {"url":"<sim>/tenant/<n>/",
-    "token":"<admin JWT>","token_schema","use_v2_flow"}. The config URL must name the
-    token's scope (403 otherwise, 422 for a URL that names nothing). One tenant per scope.
+    "token":"<admin JWT>","token_schema","use_v2_flow"}. 404 {"message":"Not Found",
+    "documentation_url":"https://docs.github.com/rest"} when the URL names an account that
+    does not exist (as the runner has logged it from GitHub), 403 when it names another scope
+    than the token's, 422 for a URL that names nothing. One tenant per scope.
 
-REST calls authenticate with "Bearer" or "token" and a PAT (Options.PATs) or an installation
-token; anything else is 401 {"message":"Bad credentials","documentation_url":…}. Each
-credential has Options.RESTRateLimit requests an hour (X-RateLimit-* headers; 403 when spent);
-a 304 is free.
+REST calls authenticate with "Bearer" or "token" and a personal access token (Options.PATs,
+Options.Tokens) or an installation token; anything else is 401 {"message":"Bad credentials",
+"documentation_url":…}, no token at all 401 "Requires authentication". Errors are
+{"message","documentation_url","status"}. A call is then decided in GitHub's order: rate
+limits (403), the account (404), the credential's scopes or permissions (403, or 404 for what
+an installation cannot see).
+
+# Who may do what
+
+Accounts exist only when declared: Options.Accounts ("acme", "acme/app", "enterprises/big"),
+DeclareAccount, POST /_sim/accounts, and ConfigURL, which declares the account it returns a
+URL for (a test asking for a config URL means it to exist; a test of a typo builds the URL
+by hand). A repository declares its owner organization; removing an organization removes its
+repositories. Names compare case-insensitively. Every runner endpoint and
+runner-registration answer 404 {"message":"Not Found","documentation_url":
+"https://docs.github.com/rest"} for an account that does not exist, whoever asks.
+Options.AnyAccount (and the "anyAccount" setting) makes every account exist, for a simulator
+people type URLs at: cmd/github-simulator's default, --any-account=false for strictness.
+
+Classic tokens (Options.PATs have FullScopes: repo, admin:org, manage_runners:enterprise,
+whatever their value; Options.Tokens what they list) get X-OAuth-Scopes (the token's scopes, sorted, ", "
+separated) and X-Accepted-OAuth-Scopes (what the endpoint accepts) on every answer after
+authentication, errors included. Repository runners accept repo; organization runners
+admin:org; enterprise runners manage_runners:enterprise or admin:enterprise, which includes
+it. A token without them gets 403 "Must have admin rights to Repository.", with the
+endpoint's documentation_url (e.g. https://docs.github.com/rest/actions/self-hosted-runners#
+create-a-registration-token-for-an-organization). GitHub gives that message for organization
+endpoints too (ARC issues #229 and #1716 quote it for /orgs/{org}/…/registration-token); for
+enterprise endpoints the simulator says the same, which is our inference.
+
+Fine-grained tokens (Token.FineGrained, or a value starting github_pat_) carry no
+X-OAuth-Scopes. They need the permission administration (repository runners) or
+organization_self_hosted_runners (organization runners), at write level to create a
+registration token and read level to list runners (GitHub's REST documentation; ARC's
+documentation also asks Administration: read of organization tokens, which these endpoints
+do not check). Without it, and always at enterprise scope (fine-grained tokens cannot manage
+enterprise runners): 403 "Resource not accessible by personal access token". A token's
+resource owner and repository selection are not modelled.
+
+App installations (App.Installations, Install, POST /_sim/installations) are on one
+organization each, on all its repositories or the selected ones, with permissions (nil:
+DefaultInstallationPermissions, what ARC asks: administration write, metadata read,
+organization_self_hosted_runners write). App.InstallationID stands for an installation on
+every account, all repositories, those permissions, as before installations were named. An
+installation token acting outside its installation (another organization, a repository not
+selected) gets 404 Not Found: GitHub does not reveal what it hides from an installation.
+Inside it without the permission the scope needs (the same as a fine-grained token's), and at
+enterprise scope always: 403 "Resource not accessible by integration". Tokens follow their
+installation as it is now: a replaced installation changes what they may do at once, a
+removed one makes them 401 Bad credentials. Installing declares the account and selected
+repositories (an App is only installed on what exists).
+
+Tokens, accounts and installations change at run time (control API below), so that a test
+can break a credential, fix it, and watch its client recover.
+
+# Rate limits
+
+Every answer to an authenticated REST call carries X-RateLimit-Limit, -Remaining, -Used,
+-Reset (epoch seconds) and -Resource ("core"). Each personal access token has
+Options.RESTRateLimit (default 5000) requests a window of an hour from its first request;
+an installation's tokens share one budget, as on GitHub. A 304 is free. Spent: 403
+{"message":"API rate limit exceeded for user ID <n>." (or "installation ID <id>."),
+"documentation_url":"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"}
+with X-RateLimit-Remaining: 0 and the reset, which go-github reads as a RateLimitError.
+GitHub sometimes answers 429 instead; the simulator always answers 403. The
+actions_runner_registration resource GitHub lists is not modelled: every call is "core".
+
+Options.RESTSecondaryLimit (0: off) is the secondary limit: at most that many REST requests
+per credential in a window of a minute from its first request; beyond it 403 with
+Retry-After (seconds to the window's end) and {"message":"You have exceeded a secondary rate
+limit. Please wait a few minutes before you try again.","documentation_url":…#secondary-rate-limits},
+which go-github reads as an AbuseRateLimitError. A refused request spends no budget.
+
+Options.JITConfigRate (0: off) limits generatejitconfig to that many calls per tenant (one
+registration scope) in a window of a minute: beyond it 429 with Retry-After and the envelope
+typeName "Microsoft.TeamFoundation.Framework.Server.RequestBlockedException,
+Microsoft.TeamFoundation.Framework.Server", message "TF400733: The request has been canceled:
+Request was blocked due to exceeding usage of resource …", as Azure DevOps, whose code the
+service shares, throttles (our inference: the reference has no example). Per tenant, not per
+scale set: throttling follows the caller's identity, and a tenant's scale sets share one
+admin identity, so a scaler creating many runners across sets meets one limit.
+
+RESTRateLimit, RESTSecondaryLimit, JITConfigRate and AnyAccount change at run time through
+/_sim/settings; POST /_sim/ratelimit sets what is left of a credential's budget and when it
+resets, e.g. spends it at once.
 
 # Actions Service (relative to the tenant URL)
 
@@ -93,7 +226,7 @@ paths itself, not redirected.
   - GET …/{id}/acquirablejobs: 200 {"count","value"} or 204 (legacy listener).
   - POST …/{id}/generatejitconfig {"name","workFolder"}: 200 {"runner":{"id","name",
     "runnerScaleSetId"},"encodedJITConfig"}; 409 AgentExistsException when the name is taken
-    in the tenant. The config is base64 of a JSON object of base64 runner files (.runner,
+    in the tenant; 429 RequestBlockedException with Retry-After over Options.JITConfigRate. The config is base64 of a JSON object of base64 runner files (.runner,
     .credentials, .credentials_rsaparams) with random credentials.
   - GET _apis/distributedtask/pools/0/agents/{id} (404 AgentNotFoundException),
     GET …/agents?agentName=N, DELETE …/agents/{id}: 204, also for a missing id; 400
@@ -144,12 +277,25 @@ which drives a simulator in another process.
 	GET    /_sim/counters                  DELETE /_sim/counters
 	GET    /_sim/scalesets                 GET /_sim/sessions
 	POST   /_sim/runnergroups              {"name":"gpu"}
-	GET    /_sim/settings                  PATCH /_sim/settings {"sessionIdleTimeout":"30s","minRunnerVersion":"2.331.0"}
+	GET    /_sim/settings                  PATCH /_sim/settings {"sessionIdleTimeout":"30s","minRunnerVersion":"2.331.0",
+	                                         "restRateLimit":5000,"restSecondaryLimit":10,"jitConfigRate":5,"anyAccount":false}
+	GET    /_sim/accounts                  POST /_sim/accounts {"path":"acme/app"}   DELETE /_sim/accounts/{path}
+	GET    /_sim/tokens                    PUT /_sim/tokens {"value":"ghp_x","scopes":["repo"]} (or "fineGrained","permissions")
+	DELETE /_sim/tokens/{token}            POST /_sim/tokens/{token}/grant {"scopes":["admin:org"],"permissions":{"administration":"write"}}
+	POST   /_sim/tokens/{token}/revoke     {"scopes":["admin:org"],"permissions":["administration"]}
+	GET    /_sim/installations             POST /_sim/installations {"appId":1,"id":7,"account":"acme","repositorySelection":"selected",
+	                                         "repositories":["app"],"permissions":{"organization_self_hosted_runners":"write"}}
+	DELETE /_sim/installations/{id}
+	POST   /_sim/ratelimit                 {"token":"ghp_x" or "installation":7,"remaining":0,"resetIn":"60s"}
 	GET    /_sim/runners
 	POST   /_sim/runners/connect           {"encodedJITConfig":"…","version":"2.330.0"}  403 when too old
 	POST   /_sim/runners/{id}/acquire      200 JobStatus, or 204 when there is no job
 	POST   /_sim/runners/{id}/complete     {"result":"succeeded"}
 	POST   /_sim/runners/{id}/disconnect
+
+Simulator and ControlClient have a method for each of who may do what: DeclareAccount,
+RemoveAccount, Accounts, SetToken, RemoveToken, GrantToken, RevokeToken, Tokens, Install,
+Uninstall, Installations and SetRateLimit (and Settings, UpdateSettings).
 
 # Faults and counters
 
@@ -162,14 +308,14 @@ answered.
 
 # Outages
 
-StartOutage takes the simulator off the network: it stops listening (connections are refused)
-and drops every open connection, keeping all its state; EndOutage listens again on the same
-address. GitHub's side of a real outage, for clients that must survive one.
+StartOutage takes the simulator off the network: it stops listening on every address
+(connections are refused) and drops every open connection, keeping all its state; EndOutage
+listens again on the same addresses. GitHub's side of a real outage, for clients that must survive one.
 
 # Time
 
 Options.Clock (k8s.io/utils/clock) drives token expiry, AssignTimeout, ReofferAfter,
-SessionIdleTimeout and every timestamp, so a fake clock's Step drives them in tests. The long-poll hold and Fault.Delay are
+SessionIdleTimeout, the rate-limit windows and every timestamp, so a fake clock's Step drives them in tests. The long-poll hold and Fault.Delay are
 wall-clock time: they pace the transport.
 */
 package simulator

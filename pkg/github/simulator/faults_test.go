@@ -26,7 +26,7 @@ import (
 )
 
 func TestFault429WithRetryAfter(t *testing.T) {
-	sim := New(t, Options{})
+	sim := New(t, Options{Accounts: testAccounts})
 	remove := sim.InjectFault(Fault{Endpoint: EPRegistrationToken, Status: http.StatusTooManyRequests, RetryAfter: 1500 * time.Millisecond})
 	u := sim.URL() + "/api/v3/orgs/acme/actions/runners/registration-token"
 	for range 3 {
@@ -83,7 +83,7 @@ func TestFaultEmpty200OnTheLongPoll(t *testing.T) {
 }
 
 func TestFaultDelay(t *testing.T) {
-	sim := New(t, Options{})
+	sim := New(t, Options{Accounts: testAccounts})
 	sim.InjectFault(Fault{Endpoint: EPListRunners, Delay: 150 * time.Millisecond, Count: 1})
 	begin := time.Now()
 	wantStatus(t, call(t, "GET", sim.URL()+"/orgs/acme/actions/runners", "Bearer "+DefaultPAT, nil), http.StatusOK)
@@ -120,7 +120,7 @@ func TestFaultPerScaleSetAndSessionConflict(t *testing.T) {
 
 func TestFaultProbabilityIsSeeded(t *testing.T) {
 	pattern := func(seed int64) []int {
-		sim := New(t, Options{Seed: seed})
+		sim := New(t, Options{Seed: seed, Accounts: testAccounts})
 		sim.InjectFault(Fault{Endpoint: AllEndpoints, Status: http.StatusBadGateway, Probability: 0.5})
 		var out []int
 		for range 40 {

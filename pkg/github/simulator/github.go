@@ -34,30 +34,30 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
-// GitHub's limits on App JWTs.
+// GitHub's limits on App JWTs, and its token lifetimes.
 const (
 	appJWTMaxLifetime = 10 * time.Minute
 	appJWTLeeway      = 60 * time.Second
 	regTokenTTL       = time.Hour
 	installTokenTTL   = time.Hour
-	rateWindowLength  = time.Hour
 )
 
-// rateWindow is one credential's REST budget.
-type rateWindow struct {
-	used  int
-	reset time.Time
+// restCheck is what a REST endpoint asks of its caller.
+type restCheck struct {
+	// charge spends the rate limits; false for an answer that costs nothing (304).
+	charge bool
+	// scope is the account whose runners the call reads or (write) changes; nil for none.
+	scope *scope
+	write bool
+	// doc is the documentation_url of a 403 refusal.
+	doc string
 }
 
-// credential is who a REST request authenticates as.
-type credential struct {
-	token string
-	app   bool // an installation token (an App), not a PAT
-}
-
-// authREST checks a REST request's PAT or installation token and charges its rate limit.
-// It answers the request itself and returns false when the request must stop.
-func (s *Simulator) authREST(w http.ResponseWriter, r *http.Request, charge bool) (credential, bool) {
+// authREST authenticates a REST request's PAT or installation token, charges its rate limits
+// and checks that the account exists and the credential may act on it, in GitHub's order:
+// 401, rate limits (403), 404, 403. It answers the request itself and returns false when the
+// request must stop.
+func (s *Simulator) authREST(w http.ResponseWriter, r *http.Request, chk restCheck) (credential, bool) {
 	tok := bearer(r, "Bearer", "token")
 	if tok == "" {
 		writeGitHubError(w, http.StatusUnauthorized, "Requires authentication")
@@ -67,40 +67,27 @@ func (s *Simulator) authREST(w http.ResponseWriter, r *http.Request, charge bool
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state
-	c := credential{token: tok}
-	switch it := st.installTokens[tok]; {
-	case st.pats[tok]:
-	case it != nil && now.Before(it.expires):
-		c.app = true
-	default:
+	c, ok := st.authenticateLocked(tok, now)
+	if !ok {
 		writeGitHubError(w, http.StatusUnauthorized, "Bad credentials")
 		return credential{}, false
 	}
-	rw := st.rate[tok]
-	if rw == nil || !now.Before(rw.reset) {
-		rw = &rateWindow{reset: now.Add(rateWindowLength)}
-		st.rate[tok] = rw
-	}
-	limit := s.opts.RESTRateLimit
-	if charge && rw.used >= limit {
-		setRateHeaders(w, limit, rw)
-		writeGitHubError(w, http.StatusForbidden, "API rate limit exceeded for "+map[bool]string{true: "installation", false: "user"}[c.app]+".")
+	setOAuthHeaders(w, c, chk.scope)
+	if !st.chargeLocked(w, c, now, chk.charge) {
 		return credential{}, false
 	}
-	if charge {
-		rw.used++
+	if chk.scope == nil {
+		return c, true
 	}
-	setRateHeaders(w, limit, rw)
-	return c, true
-}
-
-func setRateHeaders(w http.ResponseWriter, limit int, rw *rateWindow) {
-	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-rw.used)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(rw.used))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(rw.reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	switch status, msg := st.authorizeLocked(c, *chk.scope, chk.write); status {
+	case 0:
+		return c, true
+	case http.StatusNotFound:
+		writeGitHubError(w, status, msg)
+	default:
+		writeGitHubErrorDoc(w, status, msg, chk.doc)
+	}
+	return credential{}, false
 }
 
 // scopeFromPath reads the scope a REST path names.
@@ -116,35 +103,27 @@ func scopeFromPath(r *http.Request) scope {
 
 // handleInstallationToken: POST /app/installations/{id}/access_tokens with an App JWT.
 func (s *Simulator) handleInstallationToken(w http.ResponseWriter, r *http.Request) {
-	raw := bearer(r, "Bearer")
-	if raw == "" {
-		writeGitHubError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
-		return
-	}
-	app, err := s.verifyAppJWT(raw)
-	if err != nil {
-		writeGitHubError(w, http.StatusUnauthorized, err.Error())
-		return
-	}
-	inst, err := strconv.ParseInt(r.PathValue("installation"), 10, 64)
-	if err != nil || inst != app.InstallationID {
-		writeGitHubError(w, http.StatusNotFound, "Not Found")
+	app, ok := s.appFromJWT(w, r)
+	if !ok {
 		return
 	}
 	now := s.clock.Now()
 	tok := "ghs_" + randomString(alnum, 36)
 	exp := now.Add(installTokenTTL)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.installationOfLocked(r, app)
+	if in == nil {
+		writeGitHubErrorDoc(w, http.StatusNotFound, "Not Found", docsCreateInstallationToken)
+		return
+	}
 	s.state.pruneLocked(now)
-	s.state.installTokens[tok] = &installToken{appID: app.AppID, expires: exp}
-	s.mu.Unlock()
+	s.state.installTokens[tok] = &installToken{appID: app.AppID, installation: in.ID, expires: exp}
 	writeGitHubJSON(w, http.StatusCreated, map[string]any{
-		"token":      tok,
-		"expires_at": exp.UTC().Format(time.RFC3339),
-		"permissions": map[string]string{
-			"administration": "write", "metadata": "read", "organization_self_hosted_runners": "write",
-		},
-		"repository_selection": "all",
+		"token":                tok,
+		"expires_at":           exp.UTC().Format(time.RFC3339),
+		"permissions":          in.Permissions,
+		"repository_selection": in.RepositorySelection,
 	})
 }
 
@@ -193,13 +172,8 @@ func (s *Simulator) verifyAppJWT(raw string) (App, error) {
 
 // handleRegistrationToken: POST .../actions/runners/registration-token.
 func (s *Simulator) handleRegistrationToken(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.authREST(w, r, true)
-	if !ok {
-		return
-	}
 	sc := scopeFromPath(r)
-	if c.app && sc.kind == configurl.ScopeEnterprise {
-		writeGitHubError(w, http.StatusForbidden, "Resource not accessible by integration")
+	if _, ok := s.authREST(w, r, restCheck{charge: true, scope: &sc, write: true, doc: runnerDocs(sc, true)}); !ok {
 		return
 	}
 	now := s.clock.Now()
@@ -239,6 +213,10 @@ func (s *Simulator) handleRunnerRegistration(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	sc := scopeOf(cu)
+	if !st.accountExistsLocked(sc) {
+		writeGitHubError(w, http.StatusNotFound, "Not Found")
+		return
+	}
 	if sc != rt.scope {
 		writeGitHubError(w, http.StatusForbidden, "The registration token does not belong to "+body.URL)
 		return
@@ -250,7 +228,7 @@ func (s *Simulator) handleRunnerRegistration(w http.ResponseWriter, r *http.Requ
 		st.tenantByScope[sc.key()] = t
 	}
 	writeGitHubJSON(w, http.StatusCreated, map[string]any{
-		"url":          st.tenantURL(t),
+		"url":          s.tenantURLFor(r, t),
 		"token":        s.issueAdminTokenLocked(t, now),
 		"token_schema": "OAuthAccessToken",
 		"use_v2_flow":  false,
@@ -276,18 +254,9 @@ type restRunner struct {
 // page/per_page pagination.
 func (s *Simulator) handleListRunners(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	perPage, page := 30, 1
-	if v := q.Get("per_page"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			perPage = min(n, 100)
-		}
-	}
-	if v := q.Get("page"); v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n > 0 {
-			page = n
-		}
-	}
+	perPage, page := pageParams(q)
 	sc := scopeFromPath(r)
+	chk := restCheck{scope: &sc, doc: runnerDocs(sc, false)}
 
 	// The answer is computed before charging: a 304 is free.
 	s.mu.Lock()
@@ -319,24 +288,37 @@ func (s *Simulator) handleListRunners(w http.ResponseWriter, r *http.Request) {
 	etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
 
 	if etagMatches(r.Header.Get("If-None-Match"), etag) {
-		if _, ok := s.authREST(w, r, false); !ok {
+		if _, ok := s.authREST(w, r, chk); !ok {
 			return
 		}
 		w.Header().Set("ETag", etag)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	if _, ok := s.authREST(w, r, true); !ok {
+	chk.charge = true
+	if _, ok := s.authREST(w, r, chk); !ok {
 		return
 	}
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "private, max-age=60, s-maxage=60")
 	if last := (len(all) + perPage - 1) / perPage; last > 1 {
-		w.Header().Set("Link", linkHeader(s.url+r.URL.Path, q, page, last))
+		w.Header().Set("Link", linkHeader(s.originsFor(r).rest+r.URL.Path, q, page, last))
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// pageParams reads GitHub's per_page (default 30, at most 100) and page (from 1).
+func pageParams(q url.Values) (perPage, page int) {
+	perPage, page = 30, 1
+	if n, err := strconv.Atoi(q.Get("per_page")); err == nil && n > 0 {
+		perPage = min(n, 100)
+	}
+	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 0 {
+		page = n
+	}
+	return perPage, page
 }
 
 // etagMatches implements If-None-Match's weak comparison.

@@ -134,6 +134,7 @@ func register(t *testing.T, sim *Simulator, path string) *tenantClient {
 	default:
 		regPath = "/repos/" + path
 	}
+	configURL := sim.ConfigURL(path) // declares the account
 	r := call(t, "POST", sim.URL()+"/api/v3"+regPath+"/actions/runners/registration-token", "Bearer "+DefaultPAT, nil)
 	wantStatus(t, r, http.StatusCreated)
 	var reg struct {
@@ -141,7 +142,7 @@ func register(t *testing.T, sim *Simulator, path string) *tenantClient {
 	}
 	r.decode(t, &reg)
 	r = call(t, "POST", sim.URL()+"/api/v3/actions/runner-registration", "RemoteAuth "+reg.Token,
-		map[string]string{"url": sim.ConfigURL(path), "runner_event": "register"})
+		map[string]string{"url": configURL, "runner_event": "register"})
 	wantStatus(t, r, http.StatusCreated)
 	var out struct {
 		URL   string `json:"url"`

@@ -168,10 +168,28 @@ func pathInt(r *http.Request, name string) (int, bool) {
 	return n, err == nil
 }
 
-// routes builds the handler: GitHub REST (with and without /api/v3), the Actions Service
-// under /tenant/{tenant}/, and the control API under /_sim/.
-func (s *Simulator) routes() http.Handler {
+// handlerFor builds what the listener of role r serves. Without SeparateHosts one listener
+// serves everything, as a GitHub Enterprise Server does on one host; with it each host
+// answers only its own routes (anything else is a 404, as on GitHub), and the control API
+// stays on the REST listener.
+func (s *Simulator) handlerFor(r role) http.Handler {
 	mux := http.NewServeMux()
+	all := !s.opts.SeparateHosts
+	if all || r == roleREST {
+		s.restRoutes(mux)
+		s.controlRoutes(mux)
+	}
+	if all || r == roleService {
+		s.serviceRoutes(mux)
+	}
+	if all || r == roleBroker {
+		s.brokerRoutes(mux)
+	}
+	return servedClean(mux)
+}
+
+// restRoutes are GitHub REST, with and without /api/v3.
+func (s *Simulator) restRoutes(mux *http.ServeMux) {
 	gh := func(pattern, name string, h http.HandlerFunc) {
 		method, path, _ := strings.Cut(pattern, " ")
 		wrapped := s.endpoint(name, endpointGroupGitHub, nil, h)
@@ -186,14 +204,25 @@ func (s *Simulator) routes() http.Handler {
 	gh("GET /orgs/{org}/actions/runners", EPListRunners, s.handleListRunners)
 	gh("GET /enterprises/{enterprise}/actions/runners", EPListRunners, s.handleListRunners)
 	gh("POST /actions/runner-registration", EPRunnerRegistration, s.handleRunnerRegistration)
+}
 
-	const t = "/tenant/{tenant}/"
-	const rss = t + "_apis/runtime/runnerscalesets"
-	const agents = t + "_apis/distributedtask/pools/{pool}/agents"
-	svc := func(pattern, name string, scaleSetOf func(*http.Request) int, h http.HandlerFunc) {
-		mux.HandleFunc(pattern, s.endpoint(name, endpointGroupActions, scaleSetOf, h))
-	}
-	byPath := func(r *http.Request) int { id, _ := pathInt(r, "id"); return id }
+// Paths of the Actions Service, relative to the simulator's origin: the tenant URL is
+// <origin>/tenant/{tenant}/.
+const (
+	tenantPrefix = "/tenant/{tenant}/"
+	scaleSetsAPI = tenantPrefix + "_apis/runtime/runnerscalesets"
+	agentsAPI    = tenantPrefix + "_apis/distributedtask/pools/{pool}/agents"
+)
+
+// svc registers an Actions Service handler; scaleSetOf names the scale set a request is about.
+func (s *Simulator) svc(mux *http.ServeMux, pattern, name string, scaleSetOf func(*http.Request) int, h http.HandlerFunc) {
+	mux.HandleFunc(pattern, s.endpoint(name, endpointGroupActions, scaleSetOf, h))
+}
+
+func scaleSetInPath(r *http.Request) int { id, _ := pathInt(r, "id"); return id }
+
+// serviceRoutes are the Actions Service's calls at the tenant URL, all but the message queue.
+func (s *Simulator) serviceRoutes(mux *http.ServeMux) {
 	byRunner := func(r *http.Request) int {
 		id, _ := pathInt(r, "runner")
 		if rn := s.state.runners[id]; rn != nil {
@@ -201,27 +230,31 @@ func (s *Simulator) routes() http.Handler {
 		}
 		return 0
 	}
-	svc("GET "+t+"_apis/runtime/runnergroups/{$}", EPGetRunnerGroup, nil, s.handleGetRunnerGroup)
-	svc("GET "+t+"_apis/runtime/runnergroups", EPGetRunnerGroup, nil, s.handleGetRunnerGroup)
-	svc("GET "+rss, EPGetScaleSetByName, nil, s.handleGetScaleSetByName)
-	svc("POST "+rss, EPCreateScaleSet, nil, s.handleCreateScaleSet)
-	svc("GET "+rss+"/{id}", EPGetScaleSet, byPath, s.handleGetScaleSet)
-	svc("PATCH "+rss+"/{id}", EPUpdateScaleSet, byPath, s.handleUpdateScaleSet)
-	svc("DELETE "+rss+"/{id}", EPDeleteScaleSet, byPath, s.handleDeleteScaleSet)
-	svc("POST "+rss+"/{id}/sessions", EPCreateSession, byPath, s.handleCreateSession)
-	svc("PATCH "+rss+"/{id}/sessions/{session}", EPRefreshSession, byPath, s.handleRefreshSession)
-	svc("DELETE "+rss+"/{id}/sessions/{session}", EPDeleteSession, byPath, s.handleDeleteSession)
-	svc("GET "+rss+"/{id}/messages", EPGetMessage, byPath, s.handleGetMessage)
-	svc("DELETE "+rss+"/{id}/messages/{message}", EPDeleteMessage, byPath, s.handleDeleteMessage)
-	svc("POST "+rss+"/{id}/acquirejobs", EPAcquireJobs, byPath, s.handleAcquireJobs)
-	svc("GET "+rss+"/{id}/acquirablejobs", EPAcquirableJobs, byPath, s.handleAcquirableJobs)
-	svc("POST "+rss+"/{id}/generatejitconfig", EPGenerateJitConfig, byPath, s.handleGenerateJitConfig)
-	svc("GET "+agents+"/{runner}", EPGetRunner, byRunner, s.handleGetRunner)
-	svc("GET "+agents, EPGetRunnerByName, nil, s.handleGetRunnerByName)
-	svc("DELETE "+agents+"/{runner}", EPRemoveRunner, byRunner, s.handleRemoveRunner)
+	rss, byPath := scaleSetsAPI, scaleSetInPath
+	s.svc(mux, "GET "+tenantPrefix+"_apis/runtime/runnergroups/{$}", EPGetRunnerGroup, nil, s.handleGetRunnerGroup)
+	s.svc(mux, "GET "+tenantPrefix+"_apis/runtime/runnergroups", EPGetRunnerGroup, nil, s.handleGetRunnerGroup)
+	s.svc(mux, "GET "+rss, EPGetScaleSetByName, nil, s.handleGetScaleSetByName)
+	s.svc(mux, "POST "+rss, EPCreateScaleSet, nil, s.handleCreateScaleSet)
+	s.svc(mux, "GET "+rss+"/{id}", EPGetScaleSet, byPath, s.handleGetScaleSet)
+	s.svc(mux, "PATCH "+rss+"/{id}", EPUpdateScaleSet, byPath, s.handleUpdateScaleSet)
+	s.svc(mux, "DELETE "+rss+"/{id}", EPDeleteScaleSet, byPath, s.handleDeleteScaleSet)
+	s.svc(mux, "POST "+rss+"/{id}/sessions", EPCreateSession, byPath, s.handleCreateSession)
+	s.svc(mux, "PATCH "+rss+"/{id}/sessions/{session}", EPRefreshSession, byPath, s.handleRefreshSession)
+	s.svc(mux, "DELETE "+rss+"/{id}/sessions/{session}", EPDeleteSession, byPath, s.handleDeleteSession)
+	// acquirejobs carries the queue token but is a tenant URL call (reference §2.1, row 12).
+	s.svc(mux, "POST "+rss+"/{id}/acquirejobs", EPAcquireJobs, byPath, s.handleAcquireJobs)
+	s.svc(mux, "GET "+rss+"/{id}/acquirablejobs", EPAcquirableJobs, byPath, s.handleAcquirableJobs)
+	s.svc(mux, "POST "+rss+"/{id}/generatejitconfig", EPGenerateJitConfig, byPath, s.handleGenerateJitConfig)
+	s.svc(mux, "GET "+agentsAPI+"/{runner}", EPGetRunner, byRunner, s.handleGetRunner)
+	s.svc(mux, "GET "+agentsAPI, EPGetRunnerByName, nil, s.handleGetRunnerByName)
+	s.svc(mux, "DELETE "+agentsAPI+"/{runner}", EPRemoveRunner, byRunner, s.handleRemoveRunner)
+}
 
-	s.controlRoutes(mux)
-	return servedClean(mux)
+// brokerRoutes are the calls at the messageQueueUrl (origins.queueURL): get and delete message
+// (reference §2.1, rows 10 and 11).
+func (s *Simulator) brokerRoutes(mux *http.ServeMux) {
+	s.svc(mux, "GET "+scaleSetsAPI+"/{id}/messages", EPGetMessage, scaleSetInPath, s.handleGetMessage)
+	s.svc(mux, "DELETE "+scaleSetsAPI+"/{id}/messages/{message}", EPDeleteMessage, scaleSetInPath, s.handleDeleteMessage)
 }
 
 // servedClean serves a request whose path is not canonical ("//", "/./", "/../") at its

@@ -368,7 +368,7 @@ func (s *Simulator) Sessions() []actions.Session {
 	now := s.clock.Now()
 	for _, ss := range s.state.sortedScaleSets() {
 		if ss.session != nil && !s.state.expireLocked(ss.session, now) {
-			out = append(out, s.sessionView(ss.session))
+			out = append(out, s.sessionView(ss.session, s.loopback))
 		}
 	}
 	return out

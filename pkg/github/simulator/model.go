@@ -67,11 +67,26 @@ type state struct {
 	armed time.Time
 	rng   *mathrand.Rand
 
-	pats          map[string]bool
 	installTokens map[string]*installToken
 	regTokens     map[string]*regToken
-	rate          map[string]*rateWindow
 	pruneAt       int
+
+	// Who may do what (accounts.go, authz.go, installations.go).
+	tokens            map[string]*pat
+	accounts          map[string]*account // by scope key
+	anyAccount        bool
+	installations     map[int64]*installation
+	maxInstallationID int64
+	nextUserID        int64
+	nextAccountID     int64
+
+	// Rate limits (ratelimit.go).
+	restLimit      int
+	rate           map[string]*rateWindow
+	secondaryLimit int
+	secondary      map[string]*countWindow
+	jitRate        int
+	jitWindows     map[int]*countWindow
 
 	tenants       []*tenant // tenant n is tenants[n-1]
 	tenantByScope map[string]*tenant
@@ -105,10 +120,20 @@ func newState(o Options, base string, kick func()) *state {
 		minRunner:      mustRunnerVersion(o.MinRunnerVersion),
 		kick:           kick,
 		rng:            newRand(o.Seed),
-		pats:           map[string]bool{},
 		installTokens:  map[string]*installToken{},
 		regTokens:      map[string]*regToken{},
+		tokens:         map[string]*pat{},
+		accounts:       map[string]*account{},
+		anyAccount:     o.AnyAccount,
+		installations:  map[int64]*installation{},
+		nextUserID:     1000,
+		nextAccountID:  100000,
+		restLimit:      o.RESTRateLimit,
 		rate:           map[string]*rateWindow{},
+		secondaryLimit: max(0, o.RESTSecondaryLimit),
+		secondary:      map[string]*countWindow{},
+		jitRate:        max(0, o.JITConfigRate),
+		jitWindows:     map[int]*countWindow{},
 		pruneAt:        256,
 		tenantByScope:  map[string]*tenant{},
 		adminTokens:    map[string]*adminToken{},
@@ -124,10 +149,46 @@ func newState(o Options, base string, kick func()) *state {
 		nextScaleSetID: 1, nextRunnerID: 1, nextGroupID: 2, nextFaultID: 1,
 		nextJobID: 1001, nextMessageID: firstMessageID, nextRunID: 7000001,
 	}
-	for _, p := range o.PATs {
-		st.pats[p] = true
-	}
+	st.configureAccessLocked(o)
 	return st
+}
+
+// configureAccessLocked sets up the tokens, accounts and installations of o, which
+// checkAccess has validated.
+func (st *state) configureAccessLocked(o Options) {
+	for _, p := range o.PATs {
+		st.addTokenLocked(Token{Value: p, Scopes: FullScopes()}, false)
+	}
+	for _, t := range o.Tokens {
+		st.addTokenLocked(t, t.fineGrained())
+	}
+	for _, a := range o.Accounts {
+		if sc, name, err := parseAccount(a); err == nil {
+			st.declareLocked(sc, name)
+		}
+	}
+	ins, _ := appInstallations(o.Apps)
+	for _, in := range ins {
+		st.installLocked(in)
+	}
+}
+
+// checkAccess validates the accounts, tokens and App installations of o.
+func checkAccess(o Options) error {
+	for _, a := range o.Accounts {
+		if _, _, err := parseAccount(a); err != nil {
+			return fmt.Errorf("simulator: Accounts: %w", err)
+		}
+	}
+	for _, t := range o.Tokens {
+		if err := checkToken(t); err != nil {
+			return fmt.Errorf("simulator: Tokens: %w", err)
+		}
+	}
+	if _, err := appInstallations(o.Apps); err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	return nil
 }
 
 // scope is what a tenant (and its scale sets) may see, in lower case.

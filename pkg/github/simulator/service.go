@@ -250,7 +250,7 @@ func (s *Simulator) handleCreateScaleSet(w http.ResponseWriter, r *http.Request)
 		Labels:             normalizeLabels(in.Name, in.Labels),
 		RunnerSetting:      in.RunnerSetting,
 		CreatedOn:          now.UTC(),
-		RunnerJitConfigURL: st.tenantURL(t) + "_apis/runtime/runnerscalesets/" + itoa(id) + "/generatejitconfig",
+		RunnerJitConfigURL: s.tenantURLFor(r, t) + "_apis/runtime/runnerscalesets/" + itoa(id) + "/generatejitconfig",
 	})
 	st.scaleSets[id] = ss
 	s.writeServiceJSON(w, http.StatusOK, st.scaleSetView(ss))
@@ -330,14 +330,14 @@ func (s *Simulator) handleDeleteScaleSet(w http.ResponseWriter, r *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Simulator) sessionView(sess *session) actions.Session {
+func (s *Simulator) sessionView(sess *session, o origins) actions.Session {
 	st := s.state
 	rs := st.scaleSetView(sess.scaleSet)
 	return actions.Session{
 		SessionID:               sess.id,
 		OwnerName:               sess.owner,
 		RunnerScaleSet:          &rs,
-		MessageQueueURL:         st.tenantURL(sess.scaleSet.tenant) + "_apis/runtime/runnerscalesets/" + itoa(sess.scaleSet.rs.ID) + "/messages?sessionId=" + sess.id,
+		MessageQueueURL:         o.queueURL(sess),
 		MessageQueueAccessToken: sess.token,
 		Statistics:              rs.Statistics,
 	}
@@ -374,7 +374,7 @@ func (s *Simulator) handleCreateSession(w http.ResponseWriter, r *http.Request) 
 	ss.session = sess
 	s.state.sessions[sess.id] = sess
 	s.state.offerQueuedLocked(ss)
-	s.writeServiceJSON(w, http.StatusOK, s.sessionView(sess))
+	s.writeServiceJSON(w, http.StatusOK, s.sessionView(sess, s.originsFor(r)))
 }
 
 func (s *Simulator) handleRefreshSession(w http.ResponseWriter, r *http.Request) {
@@ -397,7 +397,7 @@ func (s *Simulator) handleRefreshSession(w http.ResponseWriter, r *http.Request)
 	}
 	s.state.touchLocked(sess, now)
 	s.issueQueueTokenLocked(sess, now)
-	s.writeServiceJSON(w, http.StatusOK, s.sessionView(sess))
+	s.writeServiceJSON(w, http.StatusOK, s.sessionView(sess, s.originsFor(r)))
 }
 
 func (s *Simulator) handleDeleteSession(w http.ResponseWriter, r *http.Request) {
@@ -572,7 +572,7 @@ func (s *Simulator) handleAcquirableJobs(w http.ResponseWriter, r *http.Request)
 	out := actions.List[actions.JobMessage]{Value: []actions.JobMessage{}}
 	for _, j := range s.state.sortedActive(func(j *job) bool { return j.st.State == JobQueued && ss.matches(j) }) {
 		jm := jobMessage(actions.JobMessageAvailable, j)
-		jm.AcquireJobURL = s.state.tenantURL(t) + "_apis/runtime/runnerscalesets/" + itoa(ss.rs.ID) + "/acquirejobs"
+		jm.AcquireJobURL = s.tenantURLFor(r, t) + "_apis/runtime/runnerscalesets/" + itoa(ss.rs.ID) + "/acquirejobs"
 		out.Value = append(out.Value, jm)
 	}
 	if len(out.Value) == 0 {
@@ -590,6 +590,10 @@ func (s *Simulator) handleGenerateJitConfig(w http.ResponseWriter, r *http.Reque
 	defer s.mu.Unlock()
 	t, ok := s.adminLocked(w, r)
 	if !ok {
+		return
+	}
+	if wait, ok := s.state.admitJITLocked(t, s.clock.Now()); !ok {
+		s.writeJITThrottled(w, wait)
 		return
 	}
 	ss, ok := s.scaleSetLocked(w, r, t)
@@ -612,7 +616,7 @@ func (s *Simulator) handleGenerateJitConfig(w http.ResponseWriter, r *http.Reque
 	st.nextRunnerID++
 	st.runners[rn.id] = rn
 	ss.runners[rn.id] = rn
-	blob := jitConfig(st, ss, rn, in.WorkFolder)
+	blob := jitConfig(s.tenantURLFor(r, t), ss, rn, in.WorkFolder)
 	st.jitConfigs[sha256.Sum256([]byte(blob))] = rn.id
 	s.writeServiceJSON(w, http.StatusOK, actions.JitConfig{
 		Runner:           &actions.RunnerReference{ID: rn.id, Name: rn.name, RunnerScaleSetID: ss.rs.ID},

@@ -31,6 +31,16 @@ type Settings struct {
 	SessionIdleTimeout time.Duration `json:"-"`
 	// MinRunnerVersion is Options.MinRunnerVersion. In an update, "" leaves it as it is.
 	MinRunnerVersion string `json:"minRunnerVersion,omitempty"`
+	// RESTRateLimit is Options.RESTRateLimit. In an update, 0 leaves it as it is; budgets
+	// already spent stay spent.
+	RESTRateLimit int `json:"restRateLimit,omitempty"`
+	// RESTSecondaryLimit is Options.RESTSecondaryLimit (0: off). In an update, nil leaves it
+	// as it is.
+	RESTSecondaryLimit *int `json:"restSecondaryLimit,omitempty"`
+	// JITConfigRate is Options.JITConfigRate (0: off). In an update, nil leaves it as it is.
+	JITConfigRate *int `json:"jitConfigRate,omitempty"`
+	// AnyAccount is Options.AnyAccount. In an update, nil leaves it as it is.
+	AnyAccount *bool `json:"anyAccount,omitempty"`
 }
 
 type settingsAlias Settings
@@ -63,7 +73,13 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 
 // Settings returns the current settings.
 func (s *Simulator) Settings() Settings {
-	return Settings{SessionIdleTimeout: s.SessionIdleTimeout(), MinRunnerVersion: s.MinRunnerVersion()}
+	out := Settings{SessionIdleTimeout: s.SessionIdleTimeout(), MinRunnerVersion: s.MinRunnerVersion()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state
+	secondary, jit, anyAccount := st.secondaryLimit, st.jitRate, st.anyAccount
+	out.RESTRateLimit, out.RESTSecondaryLimit, out.JITConfigRate, out.AnyAccount = st.restLimit, &secondary, &jit, &anyAccount
+	return out
 }
 
 // UpdateSettings changes the settings u sets (non-zero fields) and returns them all. An
@@ -74,10 +90,33 @@ func (s *Simulator) UpdateSettings(u Settings) (Settings, error) {
 			return s.Settings(), fmt.Errorf("minRunnerVersion: %w", err)
 		}
 	}
+	if u.RESTRateLimit < 0 || (u.RESTSecondaryLimit != nil && *u.RESTSecondaryLimit < 0) || (u.JITConfigRate != nil && *u.JITConfigRate < 0) {
+		return s.Settings(), fmt.Errorf("restRateLimit, restSecondaryLimit and jitConfigRate must not be negative")
+	}
 	if u.SessionIdleTimeout != 0 {
 		s.SetSessionIdleTimeout(u.SessionIdleTimeout)
 	}
+	s.updateLimits(u)
 	return s.Settings(), nil
+}
+
+// updateLimits applies the rate limits and AnyAccount an update sets.
+func (s *Simulator) updateLimits(u Settings) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state
+	if u.RESTRateLimit > 0 {
+		st.restLimit = u.RESTRateLimit
+	}
+	if u.RESTSecondaryLimit != nil {
+		st.secondaryLimit = *u.RESTSecondaryLimit
+	}
+	if u.JITConfigRate != nil {
+		st.jitRate = *u.JITConfigRate
+	}
+	if u.AnyAccount != nil {
+		st.anyAccount = *u.AnyAccount
+	}
 }
 
 func (s *Simulator) settingsRoutes(mux *http.ServeMux) {

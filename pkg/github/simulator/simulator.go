@@ -17,13 +17,11 @@ limitations under the License.
 package simulator
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	mathrand "math/rand/v2"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"testing"
@@ -36,7 +34,8 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
-// DefaultPAT is the personal access token accepted when Options.PATs is empty.
+// DefaultPAT is the personal access token accepted when Options.PATs and Options.Tokens are
+// empty. It has every scope (FullScopes).
 const DefaultPAT = "ghp_local_simulator_token"
 
 // Defaults of Options.
@@ -67,7 +66,26 @@ type Options struct {
 	// Listen is the address to serve on; default "127.0.0.1:0". Only loopback addresses are
 	// allowed: the simulator has no real authentication of its control API.
 	Listen string
-	// PATs are the accepted personal access tokens; default []string{DefaultPAT}.
+	// TLS serves HTTPS, as GitHub does, with a serving certificate of a CA the simulator makes
+	// at Start (CACertPEM); URL() is then https://. Default plain HTTP.
+	TLS bool
+	// SeparateHosts serves the Actions Service (tenant URLs) on ServiceListen and the broker
+	// (messageQueueUrl: get and delete message) on BrokerListen, each answering only its own
+	// routes, as GitHub serves them from hosts of their own, so that a client sending a call to
+	// the wrong host fails. REST and the control API stay on Listen. Default one address.
+	SeparateHosts bool
+	// ServiceListen is the Actions Service's address with SeparateHosts; default
+	// DefaultServiceListen ("127.0.0.2:0"). Loopback only.
+	ServiceListen string
+	// BrokerListen is the broker's address with SeparateHosts; default DefaultBrokerListen
+	// ("127.0.0.3:0"). Loopback only.
+	BrokerListen string
+	// CA signs the serving certificate with TLS; default a CA made at Start. Simulators that
+	// share one CA are trusted together (a test suite starting several, one server trusting
+	// them all).
+	CA *CA
+	// PATs are accepted classic personal access tokens with every scope (FullScopes); default
+	// []string{DefaultPAT} when Tokens is empty too.
 	PATs []string
 	// Apps are the accepted GitHub Apps. The simulator verifies App JWTs (RS256) with the
 	// public half of each App's key.
@@ -110,14 +128,38 @@ type Options struct {
 	// Seed seeds fault probabilities: the same seed and the same request sequence give the
 	// same faults.
 	Seed int64
+
+	// Accounts are the organizations ("acme"), repositories ("acme/app", which declares
+	// "acme" too) and enterprises ("enterprises/big") that exist. REST calls and
+	// runner-registration for any other account answer 404 Not Found, as GitHub does.
+	// ConfigURL, DeclareAccount and POST /_sim/accounts declare more.
+	Accounts []string
+	// AnyAccount makes every account exist, undeclared ones too: for a simulator people type
+	// config URLs at (cmd/github-simulator's default).
+	AnyAccount bool
+	// Tokens are personal access tokens with their classic scopes or fine-grained
+	// permissions, accepted besides PATs (whose tokens have FullScopes). DefaultPAT is
+	// accepted only when both PATs and Tokens are empty.
+	Tokens []Token
+	// RESTSecondaryLimit is GitHub's secondary rate limit: REST requests per credential and
+	// minute, beyond which a request answers 403 with Retry-After. 0: none.
+	RESTSecondaryLimit int
+	// JITConfigRate is how many generatejitconfig calls a tenant (one registration scope) may
+	// make a minute, beyond which the service answers 429 with Retry-After. 0: no limit.
+	JITConfigRate int
 }
 
 // App is a GitHub App the simulator accepts.
 type App struct {
 	AppID int64
 	// ClientID, if set, is accepted as the JWT issuer too (GitHub accepts either).
-	ClientID       string
+	ClientID string
+	// InstallationID is an installation on every account, with every repository and the
+	// permissions ARC needs (DefaultInstallationPermissions), as before installations were
+	// named. Installations lists named ones.
 	InstallationID int64
+	// Installations are the App's installations on organizations.
+	Installations []Installation
 	// PrivateKeyPEM is the App's RSA private key (PKCS#1 or PKCS#8 PEM); only its public
 	// half is used.
 	PrivateKeyPEM []byte
@@ -126,17 +168,23 @@ type App struct {
 // Simulator is a running simulator of GitHub's REST API and the Actions Service. All its
 // methods are safe for concurrent use.
 type Simulator struct {
-	opts     Options
-	clock    clock.Clock
-	url      string
-	srv      *http.Server
-	net      netState // the listener and open connections, for outages (outage.go)
-	done     chan struct{}
-	closing  sync.Once
-	bg       sync.WaitGroup
-	wake     chan struct{}
-	tokenKey []byte
-	apps     map[string]*appKey // by JWT issuer; immutable after Start
+	opts  Options
+	clock clock.Clock
+	url   string     // the REST listener's URL
+	tls   *serverTLS // nil without Options.TLS
+	// addrs is the address serving each role (all the REST listener's without SeparateHosts);
+	// loopback and named are the origins URLs handed out name (originsFor).
+	addrs     [3]string
+	loopback  origins
+	named     origins
+	listeners []*listener // REST first; fixed at Start (outage.go)
+	netMu     sync.Mutex  // guards the listeners' ln and conns
+	done      chan struct{}
+	closing   sync.Once
+	bg        sync.WaitGroup
+	wake      chan struct{}
+	tokenKey  []byte
+	apps      map[string]*appKey // by JWT issuer; immutable after Start
 
 	mu    sync.Mutex
 	state *state
@@ -150,14 +198,58 @@ type appKey struct {
 // Start validates o, listens and serves until Close.
 func Start(o Options) (*Simulator, error) {
 	o = withDefaults(o)
-	if err := checkLoopback(o.Listen); err != nil {
+	addrs, err := listenAddrs(o)
+	if err != nil {
 		return nil, err
 	}
 	if _, err := actions.ParseRunnerVersion(o.MinRunnerVersion); err != nil {
 		return nil, fmt.Errorf("simulator: MinRunnerVersion: %w", err)
 	}
+	apps, err := parseApps(o.Apps)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAccess(o); err != nil {
+		return nil, err
+	}
+	s := &Simulator{
+		opts:     o,
+		clock:    o.Clock,
+		done:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		tokenKey: make([]byte, 32),
+		apps:     apps,
+	}
+	if _, err := rand.Read(s.tokenKey); err != nil {
+		return nil, err
+	}
+	lns, err := listenAll(addrs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepareServing(lns); err != nil {
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
+		return nil, err
+	}
+	// Tokens, JIT configs and messages made without a request name the loopback service.
+	s.state = newState(o, s.loopback.service, s.kick)
+	for i, ln := range lns {
+		s.listeners = append(s.listeners, s.newListener(role(i), ln))
+	}
+	for i, l := range s.listeners {
+		s.serveOn(l, lns[i])
+	}
+	s.bg.Go(s.timekeeper)
+	klog.V(2).InfoS("GitHub simulator listening", "url", s.url, "hosts", s.Hosts(), "tls", s.tls != nil)
+	return s, nil
+}
+
+// parseApps indexes the Apps by JWT issuer: App ID and, if set, Client ID.
+func parseApps(list []App) (map[string]*appKey, error) {
 	apps := map[string]*appKey{}
-	for _, a := range o.Apps {
+	for _, a := range list {
 		key, err := jwt.ParseRSAPrivateKeyFromPEM(a.PrivateKeyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("simulator: App %d: parsing private key: %w", a.AppID, err)
@@ -168,29 +260,47 @@ func Start(o Options) (*Simulator, error) {
 			apps[a.ClientID] = k
 		}
 	}
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("simulator: %w", err)
+	return apps, nil
+}
+
+// listenAll listens on every address, closing those it opened when one fails.
+func listenAll(addrs []string) ([]net.Listener, error) {
+	var lns []net.Listener
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range lns {
+				_ = l.Close()
+			}
+			return nil, fmt.Errorf("simulator: %w", err)
+		}
+		lns = append(lns, ln)
 	}
-	s := &Simulator{
-		opts:     o,
-		clock:    o.Clock,
-		url:      "http://" + ln.Addr().String(),
-		done:     make(chan struct{}),
-		wake:     make(chan struct{}, 1),
-		tokenKey: make([]byte, 32),
-		apps:     apps,
+	return lns, nil
+}
+
+// prepareServing makes the TLS certificate for the addresses listened on and computes the
+// origins of every role. lns are indexed by role; without SeparateHosts the one listener
+// serves every role.
+func (s *Simulator) prepareServing(lns []net.Listener) error {
+	scheme := "http"
+	if s.opts.TLS {
+		var ips []net.IP
+		for _, ln := range lns {
+			ips = append(ips, ln.Addr().(*net.TCPAddr).IP)
+		}
+		t, err := newServerTLS(ips, s.opts.CA)
+		if err != nil {
+			return err
+		}
+		s.tls, scheme = t, "https"
 	}
-	if _, err := rand.Read(s.tokenKey); err != nil {
-		_ = ln.Close()
-		return nil, err
+	for r := range s.addrs {
+		s.addrs[r] = lns[min(r, len(lns)-1)].Addr().String()
 	}
-	s.state = newState(o, s.url, s.kick)
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ConnState: s.trackConn}
-	s.serveOn(ln)
-	s.bg.Go(s.timekeeper)
-	klog.V(2).InfoS("GitHub simulator listening", "url", s.url)
-	return s, nil
+	s.loopback, s.named = originsAt(scheme, s.addrs), namedOrigins(scheme)
+	s.url = s.loopback.rest
+	return nil
 }
 
 // New starts a simulator for a test and closes it when the test ends.
@@ -208,7 +318,13 @@ func withDefaults(o Options) Options {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
 	}
-	if len(o.PATs) == 0 {
+	if o.ServiceListen == "" {
+		o.ServiceListen = DefaultServiceListen
+	}
+	if o.BrokerListen == "" {
+		o.BrokerListen = DefaultBrokerListen
+	}
+	if len(o.PATs) == 0 && len(o.Tokens) == 0 {
 		o.PATs = []string{DefaultPAT}
 	}
 	if o.LongPollHold <= 0 {
@@ -239,37 +355,23 @@ func withDefaults(o Options) Options {
 	return o
 }
 
-// checkLoopback refuses any listen address that is not on the loopback interface.
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("simulator: listen address %q: %w", addr, err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return nil
-	}
-	return fmt.Errorf("simulator: listen address %q is not a loopback address; the simulator only serves 127.0.0.1, ::1 or localhost", addr)
-}
-
-// URL is the simulator's base URL, "http://127.0.0.1:PORT".
+// URL is the simulator's base URL, "http://127.0.0.1:PORT" ("https://" with TLS): GitHub REST
+// and the control API.
 func (s *Simulator) URL() string { return s.url }
 
 // ConfigURL is the githubConfigUrl for path: "acme" (organization), "acme/app" (repository)
-// or "enterprises/big" (enterprise).
-func (s *Simulator) ConfigURL(path string) string { return s.url + "/" + path }
+// or "enterprises/big" (enterprise). It declares the account: a caller asking for a config
+// URL means it to exist (a test of a typo builds its URL by hand).
+func (s *Simulator) ConfigURL(path string) string {
+	s.declareForConfigURL(path)
+	return s.url + "/" + path
+}
 
 // Close stops serving: held long polls and slow answers end at once. It is idempotent.
 func (s *Simulator) Close() {
 	s.closing.Do(func() {
 		close(s.done)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.srv.Shutdown(ctx); err != nil {
-			_ = s.srv.Close()
-		}
+		s.shutdown()
 		s.bg.Wait()
 	})
 }

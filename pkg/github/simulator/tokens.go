@@ -34,8 +34,9 @@ type (
 		expires time.Time
 	}
 	installToken struct {
-		appID   int64
-		expires time.Time
+		appID        int64
+		installation int64
+		expires      time.Time
 	}
 	adminToken struct {
 		tenant  *tenant
@@ -155,7 +156,7 @@ func (st *state) pruneLocked(now time.Time) {
 // jitConfig builds an encoded JIT configuration shaped like the service's: base64 of a JSON
 // object mapping the runner's config file names to their base64 contents. The client id
 // and RSA parameters are random, so a configuration cannot be guessed.
-func jitConfig(st *state, ss *scaleSet, r *runner, workFolder string) string {
+func jitConfig(tenantURL string, ss *scaleSet, r *runner, workFolder string) string {
 	if workFolder == "" {
 		workFolder = "_work"
 	}
@@ -174,7 +175,7 @@ func jitConfig(st *state, ss *scaleSet, r *runner, workFolder string) string {
 			"poolId":           "1",
 			"poolName":         ss.rs.RunnerGroupName,
 			"runnerScaleSetId": itoa(ss.rs.ID),
-			"serverUrl":        st.tenantURL(ss.tenant),
+			"serverUrl":        tenantURL,
 			"gitHubUrl":        ss.tenant.configURL,
 			"workFolder":       workFolder,
 			"ephemeral":        "True",
@@ -184,7 +185,7 @@ func jitConfig(st *state, ss *scaleSet, r *runner, workFolder string) string {
 			"scheme": "OAuth",
 			"data": map[string]string{
 				"clientId":                clientID,
-				"authorizationUrl":        st.tenantURL(ss.tenant) + "_apis/oauth2/token/" + clientID,
+				"authorizationUrl":        tenantURL + "_apis/oauth2/token/" + clientID,
 				"requireFipsCryptography": "False",
 			},
 		}),

@@ -72,6 +72,9 @@ func Register(t testing.TB, sim Server, path string) *Tenant {
 			regPath = "/" + path
 		}
 	}
+	// Asking for the config URL first declares the account (a *simulator.Simulator's ConfigURL
+	// does; one in another process must know it already).
+	configURL := sim.ConfigURL(path)
 	var reg struct {
 		Token string `json:"token"`
 	}
@@ -79,7 +82,7 @@ func Register(t testing.TB, sim Server, path string) *Tenant {
 		"Bearer "+simulator.DefaultPAT, nil, http.StatusCreated, &reg))
 	var out Tenant
 	must(t, do(t.Context(), "POST", sim.URL()+"/api/v3/actions/runner-registration", "RemoteAuth "+reg.Token,
-		map[string]string{"url": sim.ConfigURL(path), "runner_event": "register"}, http.StatusCreated, &struct {
+		map[string]string{"url": configURL, "runner_event": "register"}, http.StatusCreated, &struct {
 			URL   *string `json:"url"`
 			Token *string `json:"token"`
 		}{&out.URL, &out.Token}))
