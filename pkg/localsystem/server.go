@@ -71,15 +71,19 @@ var apiServiceGVR = schema.GroupVersionResource{Group: "apiregistration.k8s.io",
 //  4. an ExternalName Service pointing at localhost on that port (the only way the aggregator
 //     reaches a loopback server; EndpointSlices may not hold loopback addresses);
 //  5. the APIService with the cluster CA as caBundle, waited on until Available.
-func (s *System) startServer(ctx context.Context, o *ServerOptions) error {
-	env := o.Env
+//
+// serverEnv is the server's extra environment. The local system's operator trusts its own
+// GitHub, as one trusts a GitHub Enterprise Server's CA on the server's pod; a RunnerSet's
+// githubServerTLS still replaces this trust for its own requests.
+func (s *System) serverEnv(o *ServerOptions) []string {
 	if ca := s.SimulatorCAFile(); ca != "" {
-		// The local system's operator trusts its own GitHub, as one trusts a GitHub
-		// Enterprise Server's CA on the server's pod; a RunnerSet's githubServerTLS still
-		// replaces this trust for its own requests.
-		env = append([]string{"SSL_CERT_FILE=" + ca}, env...)
+		return append([]string{"SSL_CERT_FILE=" + ca}, o.Env...)
 	}
-	s.setEnv(ServerName, env)
+	return o.Env
+}
+
+func (s *System) startServer(ctx context.Context, o *ServerOptions) error {
+	s.setEnv(ServerName, s.serverEnv(o))
 	for _, name := range serverManifests {
 		if err := s.ApplyFile(ctx, filepath.Join(o.ManifestsDir, name)); err != nil {
 			return fmt.Errorf("preparing %s: %w", ServerName, err)

@@ -55,7 +55,7 @@ type env struct {
 // clientset and a fake clock, configured further by opts.
 func setup(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
-	sim := simulator.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
 	tn := simtest.Register(t, sim, "acme")
 	rs := tn.CreateScaleSet(t, "linux")
 	tn.Listen(t, rs.ID).Start(t)

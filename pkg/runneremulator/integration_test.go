@@ -83,7 +83,7 @@ func TestOnKwok(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sim := simulator.New(t, simulator.Options{LongPollHold: 500 * time.Millisecond})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 500 * time.Millisecond})
 	tn := simtest.Register(t, sim, "acme")
 	rs := tn.CreateScaleSet(t, "linux")
 	tn.Listen(t, rs.ID).Start(t)

@@ -88,6 +88,8 @@ func (f *fakeGitHub) RemoveRunner(context.Context, int) error { return nil }
 
 func (f *fakeGitHub) ListRunners(context.Context) ([]ghrest.Runner, error) { return nil, nil }
 
+func (f *fakeGitHub) RateLimitedUntil(string) time.Time { return time.Time{} }
+
 func (f *fakeGitHub) OpenSession(context.Context, int, string) (session.MessageSession, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

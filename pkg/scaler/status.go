@@ -99,7 +99,7 @@ func BuildStatus(rs *v1alpha1.RunnerSet, d session.Demand, res runners.Result, n
 	if u := res.Unauthorized; u != nil {
 		if c := meta.FindStatusCondition(d.Conditions, v1alpha1.ConditionGitHubAuthenticated); c == nil || c.LastTransitionTime.Time.Before(u.At) {
 			meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionGitHubAuthenticated, Status: metav1.ConditionFalse,
-				Reason: session.ReasonUnauthorized, Message: "GitHub refused the credentials in " + rs.Spec.GitHubConfigSecret + ": " + u.Err.Error(),
+				Reason: session.AuthReason(u.Err), Message: "GitHub refused the credentials in " + rs.Spec.GitHubConfigSecret + ": " + u.Err.Error(),
 				ObservedGeneration: rs.Generation, LastTransitionTime: now})
 		}
 	}
@@ -111,7 +111,7 @@ func BuildStatus(rs *v1alpha1.RunnerSet, d session.Demand, res runners.Result, n
 func setReady(st *v1alpha1.RunnerSetStatus, now metav1.Time) {
 	for _, t := range session.Conditions {
 		c := meta.FindStatusCondition(st.Conditions, t)
-		if c == nil || c.Status != metav1.ConditionTrue {
+		if !session.Healthy(t, c) {
 			reason, msg := "Pending", "waiting for "+t
 			if c != nil {
 				reason, msg = c.Reason, c.Message

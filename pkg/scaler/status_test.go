@@ -127,3 +127,35 @@ func TestBuildStatusTellsTheLastAuthentication(t *testing.T) {
 	st = BuildStatus(testRunnerSet(), d, refused, metav1.NewTime(at.Add(2*time.Minute)))
 	assert.True(t, meta.IsStatusConditionTrue(st.Conditions, v1alpha1.ConditionGitHubAuthenticated), "the session authenticated since")
 }
+
+// TestReadyWhileRateLimited: RateLimited is healthy while not True (absent included); while True,
+// Ready is False and says why.
+func TestReadyWhileRateLimited(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	healthy := []metav1.Condition{
+		condition(v1alpha1.ConditionGitHubAuthenticated, metav1.ConditionTrue, "Authenticated", at),
+		condition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionTrue, session.ReasonRegistered, at),
+		condition(v1alpha1.ConditionSessionActive, metav1.ConditionTrue, session.ReasonSessionOpen, at),
+	}
+	for _, tc := range []struct {
+		status metav1.ConditionStatus // "": no RateLimited condition
+		ready  metav1.ConditionStatus
+		reason string
+	}{
+		{"", metav1.ConditionTrue, "Listening"},
+		{metav1.ConditionFalse, metav1.ConditionTrue, "Listening"},
+		{metav1.ConditionTrue, metav1.ConditionFalse, session.ReasonRateLimited},
+	} {
+		conds := append([]metav1.Condition(nil), healthy...)
+		if tc.status != "" {
+			reason := session.ReasonNotRateLimited
+			if tc.status == metav1.ConditionTrue {
+				reason = session.ReasonRateLimited
+			}
+			conds = append(conds, condition(v1alpha1.ConditionRateLimited, tc.status, reason, at))
+		}
+		st := BuildStatus(testRunnerSet(), session.Demand{Conditions: conds}, runners.Result{}, metav1.NewTime(at))
+		ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+		assert.Equal(t, [2]string{string(tc.ready), tc.reason}, [2]string{string(ready.Status), ready.Reason}, "RateLimited %q", tc.status)
+	}
+}

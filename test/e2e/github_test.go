@@ -28,6 +28,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -66,6 +67,14 @@ func TestGitHubComThroughAProxy(t *testing.T) {
 		NoProxy: []string{simulator.HostBroker},
 	}
 	create(t, rs)
+	t.Cleanup(func() { // drained through the proxy before it closes
+		rsets := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns)
+		_ = rsets.Delete(context.Background(), "proxied", metav1.DeleteOptions{})
+		eventually(t, 90*time.Second, "proxied drained and gone", func(ctx context.Context) (bool, error) {
+			_, err := rsets.Get(ctx, "proxied", metav1.GetOptions{})
+			return apierrors.IsNotFound(err), nil
+		})
+	})
 
 	eventually(t, 60*time.Second, "an event naming the broker, dialled without the proxy", func(ctx context.Context) (bool, error) {
 		return eventMentions(ctx, t, ns, "proxied", simulator.HostBroker)

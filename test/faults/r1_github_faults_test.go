@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 )
 
@@ -34,7 +36,8 @@ import (
 // answers ~10% of all requests with a 5xx, 5% with 429 and Retry-After, 5% of long polls with
 // an empty 200 and 3% slowly; every message-queue token expires every 20 s (401, refresh); one
 // RunnerSet's session is dropped on GitHub's side and its first new session meets a 409
-// conflict; and one scale set is deleted on GitHub's side mid-run while it holds queued jobs.
+// conflict; one scale set is deleted on GitHub's side mid-run while it holds queued jobs; and
+// GitHub's rate limits hold back runner registrations and REST calls during the first burst.
 // At the end, R6 searches everything for credentials (see scanForCredentials).
 func TestR1GitHubFaults(t *testing.T) {
 	var (
@@ -65,6 +68,15 @@ func TestR1GitHubFaults(t *testing.T) {
 	} {
 		w.sim.InjectFault(f)
 	}
+	// GitHub's rate limits, as GARM users met them: runner registrations throttled for the first
+	// burst (429 with Retry-After), and the PAT's REST budget spent for 45 s while admin tokens
+	// need refreshing. Jobs wait, none is lost.
+	jitRate := pick(40, 8)
+	_, err := w.sim.UpdateSettings(simulator.Settings{JITConfigRate: &jitRate})
+	require.NoError(t, err)
+	_, err = w.sim.SetRateLimit(simulator.RateLimitChange{Token: simulator.DefaultPAT, Remaining: 0, ResetIn: 45 * time.Second})
+	require.NoError(t, err)
+	notes := []string{fmt.Sprintf("burst 1: runner registrations limited to %d a minute, the PAT's REST budget spent for 45 s", jitRate)}
 	expiries := 0
 	stopExpiry := make(chan struct{})
 	expiryDone := make(chan struct{})
@@ -83,7 +95,6 @@ func TestR1GitHubFaults(t *testing.T) {
 		}
 	}()
 
-	var notes []string
 	var prior []int64 // r1-e's jobs
 	for b := 0; b < bursts; b++ {
 		if b > 0 {
@@ -93,6 +104,11 @@ func TestR1GitHubFaults(t *testing.T) {
 				done, all := w.completed()
 				return done*2 >= all, fmt.Sprintf("%d of %d done", done, all)
 			})
+		}
+		if b == 1 {
+			off := 0
+			_, err := w.sim.UpdateSettings(simulator.Settings{JITConfigRate: &off})
+			require.NoError(t, err)
 		}
 		for _, s := range sets {
 			n := perSet / bursts
@@ -151,6 +167,7 @@ func TestR1GitHubFaults(t *testing.T) {
 	c := w.sim.Counters()
 	notes = append(notes,
 		fmt.Sprintf("faults answered %d of %d GitHub requests: %s", sumFaults(c), c.Total, strings.Join(hits, ", ")),
+		fmt.Sprintf("rate limits refused %d runner registrations (429) and %d REST requests (403)", c.RateLimited["jit"], c.RateLimited["rest"]),
 		fmt.Sprintf("message-queue tokens expired %d times; %d session refreshes, %d sessions created, %d scale sets created",
 			expiries, c.Endpoint(simulator.EPRefreshSession), c.Endpoint(simulator.EPCreateSession), c.Endpoint(simulator.EPCreateScaleSet)),
 		fmt.Sprintf("all %d jobs done %s after the first was queued", len(w.queuedJobs()), time.Since(w.start).Round(time.Second)),

@@ -210,6 +210,7 @@ const (
 	ConditionGitHubAuthenticated     = "GitHubAuthenticated"
 	ConditionScaleSetRegistered      = "ScaleSetRegistered"
 	ConditionSessionActive           = "SessionActive"
+	ConditionRateLimited             = "RateLimited"
 	ConditionOrphanRunners           = "OrphanRunners"
 	ConditionPodsFailing             = "PodsFailing"
 	ConditionRunnerVersionDeprecated = "RunnerVersionDeprecated"

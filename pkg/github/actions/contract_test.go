@@ -35,7 +35,9 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
+	"actions.dev/runnerset-apiserver/pkg/github/ratelimit"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+	"actions.dev/runnerset-apiserver/pkg/github/simulator/simtest"
 )
 
 // fast keeps the protocol's retry count but makes its waits negligible.
@@ -49,7 +51,7 @@ func startSim(t *testing.T, o simulator.Options) *simulator.Simulator {
 	if o.LongPollHold == 0 {
 		o.LongPollHold = 100 * time.Millisecond
 	}
-	return simulator.New(t, o)
+	return simtest.New(t, o)
 }
 
 type env struct {
@@ -558,10 +560,11 @@ func TestContractInjectedErrors(t *testing.T) {
 	_ = ms.Close(ctx)
 }
 
-// TestContractRetryAfter: 429 and 503 with Retry-After are waited out and retried.
+// TestContractRetryAfter: a 429 with a Retry-After within the longest backoff (WaitMax) is
+// waited out and retried; a longer one fails at once with a *ratelimit.Error, not sleeping.
 func TestContractRetryAfter(t *testing.T) {
 	sim := startSim(t, simulator.Options{})
-	e := newEnv(t, sim, "acme")
+	e := newEnv(t, sim, "acme", withWaitMax(2*time.Second))
 	ctx := ctxT(t)
 	ss := createScaleSet(t, e.client, "arc")
 	sim.InjectFault(simulator.Fault{Endpoint: simulator.EPGetScaleSet, Status: 429, RetryAfter: time.Second, Count: 1})
@@ -575,6 +578,26 @@ func TestContractRetryAfter(t *testing.T) {
 	if n := sim.Counters().Faults[simulator.EPGetScaleSet]; n != 1 {
 		t.Errorf("%d faulted requests", n)
 	}
+
+	sim.InjectFault(simulator.Fault{Endpoint: simulator.EPGetScaleSet, Status: 429, RetryAfter: time.Minute, Count: 1})
+	start = time.Now()
+	_, err := e.client.GetScaleSetByID(ctx, ss.ID)
+	var rl *ratelimit.Error
+	if !errors.As(err, &rl) || errors.Is(err, actions.ErrUnauthorized) || time.Until(rl.Until) < 50*time.Second {
+		t.Fatalf("Retry-After: 60: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("slept %s for a Retry-After beyond WaitMax", d)
+	}
+}
+
+// withWaitMax lets the client wait out a Retry-After up to d inline.
+func withWaitMax(d time.Duration) func(*auth.Config, *actions.Config) {
+	return func(_ *auth.Config, c *actions.Config) {
+		r := *fastRetry
+		r.WaitMax = d
+		c.Retry = &r
+	}
 }
 
 func appKeyPEM(t *testing.T) []byte {
@@ -584,4 +607,59 @@ func appKeyPEM(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+}
+
+// TestContractAccessDiagnosis: the simulator's refusals, shaped like GitHub's, are told apart:
+// a classic token lacking the scope, a fine-grained token lacking the permission.
+func TestContractAccessDiagnosis(t *testing.T) {
+	sim := startSim(t, simulator.Options{Tokens: []simulator.Token{
+		{Value: "ghp_repoonly", Scopes: []string{simulator.OAuthScopeRepo}},
+		{Value: "github_pat_nothing", FineGrained: true},
+	}})
+	for token, reason := range map[string]string{"ghp_repoonly": auth.ReasonInsufficientScope, "github_pat_nothing": auth.ReasonInsufficientPermission} {
+		creds, _ := auth.FromSecretData(map[string][]byte{auth.KeyGitHubToken: []byte(token)})
+		src, err := auth.NewTokenSource(auth.Config{ConfigURL: sim.ConfigURL("acme"), Credentials: creds, Retry: fastPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token(ctxT(t))
+		var ae *auth.AccessError
+		if !errors.As(err, &ae) || ae.Reason != reason || !errors.Is(err, auth.ErrUnauthorized) {
+			t.Errorf("%s: want %s, got %v", token, reason, err)
+		}
+	}
+}
+
+// TestContractAppDiagnosis: a GitHub App's refusals are explained by asking the simulator, as
+// GitHub, where the installation is.
+func TestContractAppDiagnosis(t *testing.T) {
+	keyPEM := appKeyPEM(t)
+	sim := startSim(t, simulator.Options{Apps: []simulator.App{{AppID: 4242, PrivateKeyPEM: keyPEM, Installations: []simulator.Installation{
+		{ID: 801, Account: "other"},
+		{ID: 802, Account: "acme", RepositorySelection: "selected", Repositories: []string{"web"}},
+		{ID: 803, Account: "acme", Permissions: map[string]string{}},
+	}}}})
+	for _, tc := range []struct {
+		installation, path, reason, want string
+	}{
+		{"801", "acme", auth.ReasonAppNotInstalled, "installed on other, not on acme"},
+		{"802", "acme/app", auth.ReasonAppNotInstalled, "not installed on repository acme/app"},
+		{"803", "acme", auth.ReasonInsufficientPermission, "Self-hosted runners: read and write"},
+		{"999", "acme", auth.ReasonAppNotInstalled, "github_app_installation_id"},
+	} {
+		creds, err := auth.FromSecretData(map[string][]byte{auth.KeyGitHubAppID: []byte("4242"),
+			auth.KeyGitHubAppInstallationID: []byte(tc.installation), auth.KeyGitHubAppPrivateKey: keyPEM})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := auth.NewTokenSource(auth.Config{ConfigURL: sim.ConfigURL(tc.path), Credentials: creds, Retry: fastPolicy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token(ctxT(t))
+		var ae *auth.AccessError
+		if !errors.As(err, &ae) || ae.Reason != tc.reason || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("installation %s on %s: want %s (%q), got %v", tc.installation, tc.path, tc.reason, tc.want, err)
+		}
+	}
 }

@@ -219,7 +219,7 @@ func TestWholeJobWithBOM(t *testing.T) {
 // expired message queue token and an empty 200 from the broker. The client absorbs them all.
 func TestWholeJobUnderFaults(t *testing.T) {
 	sim := startSim(t, simulator.Options{Seed: 7})
-	e := newEnv(t, sim, "acme")
+	e := newEnv(t, sim, "acme", withWaitMax(2*time.Second)) // the 429's Retry-After: 1 is waited out
 	sim.InjectFault(simulator.Fault{Endpoint: simulator.AllEndpoints, Status: 503, Probability: 0.1})
 	sim.InjectFault(simulator.Fault{Endpoint: simulator.AllEndpoints, Status: 500, Probability: 0.05})
 	const jobs = 5

@@ -36,6 +36,7 @@ import (
 
 	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
+	"actions.dev/runnerset-apiserver/pkg/github/ratelimit"
 )
 
 // AdminToken is what the runner-registration exchange hands out: where the Actions Service
@@ -68,7 +69,8 @@ type staticTokenSource struct{ t AdminToken }
 func (s staticTokenSource) Token(context.Context) (AdminToken, error) { return s.t, nil }
 
 // ErrUnauthorized is what every error is (errors.Is) where GitHub or the Actions Service rejected
-// the credentials: 401 or 403 anywhere in the chain.
+// the credentials: 401, 403 or 404 anywhere in the chain. The chain's own refusals are an
+// *AccessError saying why; a rate limit never is ErrUnauthorized.
 var ErrUnauthorized = errors.New("unauthorized")
 
 // ErrEnterpriseApp is returned for GitHub App credentials with an enterprise config URL.
@@ -116,7 +118,8 @@ type Source struct {
 	configURL *configurl.ConfigURL
 	clock     clock.Clock
 	gh        *github.Client
-	plain     *http.Client // no GitHub auth: the exchange carries its own
+	appGH     *github.Client // as the App itself (its JWT): only to explain refusals
+	plain     *http.Client   // no GitHub auth: the exchange carries its own
 	policy    httpretry.Policy
 	apiBase   *url.URL
 
@@ -177,28 +180,34 @@ func NewTokenSource(cfg Config) (*Source, error) {
 	retrying := &httpretry.Transport{Base: base, Policy: policy}
 	var authed http.RoundTripper
 	if app := cfg.Credentials.App; app != nil {
-		itr, err := installationTransport(retrying, app, strings.TrimSuffix(s.apiBase.String(), "/"))
+		itr, atr, err := installationTransport(retrying, app, strings.TrimSuffix(s.apiBase.String(), "/"))
 		if err != nil {
 			return nil, err
 		}
 		authed = itr
+		s.appGH = newGitHubClient(atr, s.apiBase, cfg.UserAgent)
 	} else {
 		authed = &tokenTransport{base: retrying, token: cfg.Credentials.Token}
 	}
-	gh := github.NewClient(&http.Client{Transport: authed})
-	gh.BaseURL = s.apiBase
-	gh.UploadURL = s.apiBase
-	gh.UserAgent = cfg.UserAgent
-	s.gh = gh
+	s.gh = newGitHubClient(authed, s.apiBase, cfg.UserAgent)
 	return s, nil
 }
 
+func newGitHubClient(rt http.RoundTripper, apiBase *url.URL, userAgent string) *github.Client {
+	gh := github.NewClient(&http.Client{Transport: rt})
+	gh.BaseURL = apiBase
+	gh.UploadURL = apiBase
+	gh.UserAgent = userAgent
+	return gh
+}
+
 // installationTransport authenticates as the App's installation through ghinstallation, which
-// signs the App JWT and caches the installation token until shortly before it expires.
-func installationTransport(base http.RoundTripper, app *AppCredentials, apiBase string) (*ghinstallation.Transport, error) {
+// signs the App JWT and caches the installation token until shortly before it expires; the
+// AppsTransport authenticates as the App itself.
+func installationTransport(base http.RoundTripper, app *AppCredentials, apiBase string) (*ghinstallation.Transport, *ghinstallation.AppsTransport, error) {
 	key, err := app.privateKey()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var atr *ghinstallation.AppsTransport
 	if id := app.NumericAppID(); id > 0 {
@@ -211,13 +220,13 @@ func installationTransport(base http.RoundTripper, app *AppCredentials, apiBase 
 			next:   ghinstallation.NewRSASigner(jwt.SigningMethodRS256, key),
 		}))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	atr.BaseURL = apiBase
 	itr := ghinstallation.NewFromAppsTransport(atr, app.InstallationID)
 	itr.BaseURL = apiBase
-	return itr, nil
+	return itr, atr, nil
 }
 
 type issuerSigner struct {
@@ -365,73 +374,76 @@ func (s *Source) scopeName() string {
 	}
 }
 
-// permissionHint says what the credentials need for the scope (GitHub's ARC documentation).
-func (s *Source) permissionHint() string {
-	app := s.cfg.Credentials.App != nil
-	switch s.configURL.Scope {
-	case configurl.ScopeRepository:
-		if app {
-			return "the GitHub App needs the repository permissions Administration: read and write and Metadata: read"
-		}
-		return "a classic token needs the repo scope (a fine-grained token: Administration: read and write)"
-	case configurl.ScopeOrganization:
-		if app {
-			return "the GitHub App needs the organization permission Self-hosted runners: read and write"
-		}
-		return "a classic token needs the admin:org scope (a fine-grained token: Administration: read and Self-hosted runners: read and write)"
+// permissionHint says what the credentials need for the scope (GitHub's ARC documentation); h
+// is the refusal's headers, which tell a classic token (X-OAuth-Scopes) from a fine-grained one.
+func (s *Source) permissionHint(h http.Header) string {
+	_, classic := oauthScopes(h)
+	switch {
+	case s.cfg.Credentials.App != nil && s.configURL.Scope == configurl.ScopeRepository:
+		return "the GitHub App needs the repository permissions Administration: read and write and Metadata: read"
+	case s.cfg.Credentials.App != nil:
+		return "the GitHub App needs the organization permission Self-hosted runners: read and write"
+	case s.configURL.Scope == configurl.ScopeRepository && classic:
+		return "a classic token needs the repo scope, and its user admin rights on the repository"
+	case s.configURL.Scope == configurl.ScopeRepository:
+		return "a fine-grained token needs the repository permission Administration: read and write (a classic token: the repo scope)"
+	case s.configURL.Scope == configurl.ScopeOrganization && classic:
+		return "a classic token needs the admin:org scope, and its user must be an owner of the organization"
+	case s.configURL.Scope == configurl.ScopeOrganization:
+		return "a fine-grained token needs the organization permissions Administration: read and Self-hosted runners: read and write (a classic token: the admin:org scope)"
 	default:
-		return "a classic token needs the manage_runners:enterprise scope"
+		return "a classic token needs the manage_runners:enterprise scope, and its user must be an enterprise owner"
 	}
 }
 
-// restError explains a failed go-github call in terms of the Secret's keys.
+// restError explains a failed go-github call in terms of the Secret's keys: a rate limit is a
+// *ratelimit.Error, a refusal an *AccessError saying why.
 func (s *Source) restError(ctx context.Context, what string, resp *github.Response, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if errors.Is(err, ratelimit.ErrRateLimited) {
+		return fmt.Errorf("%s for %s: %w", what, s.scopeName(), err)
+	}
+	if rl, ok := ratelimit.FromGitHub(err, s.clock.Now()); ok {
+		return fmt.Errorf("%s for %s: %w", what, s.scopeName(), rl)
+	}
 	var ierr *ghinstallation.HTTPError
 	if errors.As(err, &ierr) {
-		app := s.cfg.Credentials.App
-		code := 0
-		if ierr.Response != nil {
-			code = ierr.Response.StatusCode
-		}
-		switch code {
-		case http.StatusUnauthorized:
-			return fmt.Errorf("%w: GitHub rejected the App's JWT (401) getting an installation token: check %s (%s) and %s", ErrUnauthorized, KeyGitHubAppID, app.AppID, KeyGitHubAppPrivateKey)
-		case http.StatusForbidden:
-			return fmt.Errorf("%w: GitHub refused an installation token (403) for %s %d: the App may be suspended", ErrUnauthorized, KeyGitHubAppInstallationID, app.InstallationID)
-		case http.StatusNotFound:
-			return fmt.Errorf("%w: GitHub App %s has no installation %d (404): check %s", ErrUnauthorized, app.AppID, app.InstallationID, KeyGitHubAppInstallationID)
-		}
-		return fmt.Errorf("getting an installation token for %s %d: %w", KeyGitHubAppInstallationID, app.InstallationID, err)
+		return s.installationError(ierr, err)
 	}
 	code := 0
 	if resp != nil && resp.Response != nil {
 		code = resp.StatusCode
 	}
-	var rl *github.RateLimitError
-	var arl *github.AbuseRateLimitError
-	switch {
-	case errors.As(err, &rl):
-		return fmt.Errorf("%s for %s: GitHub API rate limit exhausted until %s: %w", what, s.scopeName(), rl.Rate.Reset.Time.Format(time.RFC3339), err)
-	case errors.As(err, &arl):
-		return fmt.Errorf("%s for %s: GitHub secondary rate limit: %w", what, s.scopeName(), err)
-	case code == http.StatusUnauthorized:
-		return fmt.Errorf("%w: GitHub rejected the credentials (401) %s for %s: check %s", ErrUnauthorized, what, s.scopeName(), s.credentialKeys())
-	case code == http.StatusForbidden:
-		return fmt.Errorf("%w: GitHub refused (403) %s for %s: %s", ErrUnauthorized, what, s.scopeName(), s.permissionHint())
-	case code == http.StatusNotFound:
-		return fmt.Errorf("%w: GitHub answered 404 %s for %s: it does not exist or the credentials cannot see it; %s", ErrUnauthorized, what, s.scopeName(), s.permissionHint())
+	switch code {
+	case http.StatusUnauthorized:
+		return &AccessError{Reason: ReasonUnauthorized, Status: code, Err: err, Message: fmt.Sprintf(
+			"GitHub rejected the credentials (401) %s for %s: check %s", what, s.scopeName(), s.cfg.Credentials.secretKeys())}
+	case http.StatusForbidden, http.StatusNotFound:
+		return s.refused(ctx, what, code, resp, err)
 	}
 	return fmt.Errorf("%s for %s: %w", what, s.scopeName(), err)
 }
 
-func (s *Source) credentialKeys() string {
-	if s.cfg.Credentials.App != nil {
-		return strings.Join(appKeys, ", ")
+// installationError explains a refused installation token.
+func (s *Source) installationError(ierr *ghinstallation.HTTPError, err error) error {
+	app := s.cfg.Credentials.App
+	code := 0
+	if ierr.Response != nil {
+		code = ierr.Response.StatusCode
 	}
-	return KeyGitHubToken
+	switch code {
+	case http.StatusUnauthorized:
+		return &AccessError{Reason: ReasonUnauthorized, Status: code, Err: err, Message: fmt.Sprintf(
+			"GitHub rejected the App's JWT (401) getting an installation token: check %s (%s) and %s", KeyGitHubAppID, app.AppID, KeyGitHubAppPrivateKey)}
+	case http.StatusForbidden:
+		return &AccessError{Reason: ReasonUnauthorized, Status: code, Err: err, Message: fmt.Sprintf(
+			"GitHub refused an installation token (403) for %s %d: the App or its installation may be suspended", KeyGitHubAppInstallationID, app.InstallationID)}
+	case http.StatusNotFound:
+		return s.notInstalled(code, err, fmt.Sprintf("GitHub App %s has no installation %d (404): check %s", app.AppID, app.InstallationID, KeyGitHubAppInstallationID))
+	}
+	return fmt.Errorf("getting an installation token for %s %d: %w", KeyGitHubAppInstallationID, app.InstallationID, err)
 }
 
 // registrationRequest is the runner-registration exchange's body.
@@ -488,7 +500,7 @@ func (s *Source) exchange(ctx context.Context, regToken string) (AdminToken, err
 		msg := errorMessage(raw)
 		e := fmt.Errorf("runner-registration exchange for %s answered %d after %d attempt(s): %s%s", s.cfg.ConfigURL, resp.StatusCode, res.Attempts, msg, requestIDs(resp))
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return AdminToken{}, fmt.Errorf("%w: %w", ErrUnauthorized, e)
+			return AdminToken{}, &AccessError{Reason: ReasonUnauthorized, Status: resp.StatusCode, Message: "GitHub refused the runner registration token: " + e.Error(), Err: e}
 		}
 		return AdminToken{}, e
 	}

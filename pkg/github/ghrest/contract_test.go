@@ -26,12 +26,13 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
 	"actions.dev/runnerset-apiserver/pkg/github/ghrest"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+	"actions.dev/runnerset-apiserver/pkg/github/simulator/simtest"
 )
 
 // TestContractRunnerListWithETags: against the simulator, a repeated listing is answered 304
 // from the cache and costs no rate limit; a new runner shows up.
 func TestContractRunnerListWithETags(t *testing.T) {
-	sim := simulator.New(t, simulator.Options{LongPollHold: 100 * time.Millisecond})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 100 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	src, err := auth.NewTokenSource(auth.Config{

@@ -29,9 +29,11 @@ import (
 	"sync"
 
 	"github.com/google/go-github/v62/github"
+	"k8s.io/utils/clock"
 
 	"actions.dev/runnerset-apiserver/pkg/configurl"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
+	"actions.dev/runnerset-apiserver/pkg/github/ratelimit"
 )
 
 // PerPage is the page size asked for (GitHub's maximum).
@@ -73,7 +75,8 @@ type page struct {
 // Lister lists runners of one or more scopes with the same credentials, caching per scope and
 // page. It is safe for concurrent use; listings of one scope are serialized.
 type Lister struct {
-	gh *github.Client
+	gh    *github.Client
+	clock clock.PassiveClock
 
 	mu     sync.Mutex
 	scopes map[string]*scopeCache
@@ -95,7 +98,7 @@ func New(gh *github.Client) *Lister {
 	c.BaseURL = gh.BaseURL
 	c.UploadURL = gh.UploadURL
 	c.UserAgent = gh.UserAgent
-	return &Lister{gh: c, scopes: map[string]*scopeCache{}}
+	return &Lister{gh: c, clock: clock.RealClock{}, scopes: map[string]*scopeCache{}}
 }
 
 // NewForSource lists with a token chain's credentials (PAT or installation token).
@@ -160,7 +163,7 @@ func (l *Lister) ListRunners(ctx context.Context, cu *configurl.ConfigURL) (*Lis
 			out.NotModifiedPages++
 			pg = cached
 		case err != nil:
-			return nil, fmt.Errorf("listing runners of %s (page %d): %w", key, p, err)
+			return nil, l.listError(key, p, err)
 		default:
 			out.NotModified = false
 			pg = &page{etag: resp.Header.Get("ETag"), total: runners.TotalCount, nextPage: resp.NextPage}
@@ -181,6 +184,15 @@ func (l *Lister) ListRunners(ctx context.Context, cu *configurl.ConfigURL) (*Lis
 	sc.pages = fresh
 	sort.SliceStable(out.Runners, func(i, j int) bool { return out.Runners[i].ID < out.Runners[j].ID })
 	return out, nil
+}
+
+// listError explains a failed page; go-github's own memory of a spent budget (it refuses
+// without a request) is a *ratelimit.Error like the gate's.
+func (l *Lister) listError(key string, page int, err error) error {
+	if rl, ok := ratelimit.FromGitHub(err, l.clock.Now()); ok {
+		err = rl
+	}
+	return fmt.Errorf("listing runners of %s (page %d): %w", key, page, err)
 }
 
 func (l *Lister) listPage(ctx context.Context, cu *configurl.ConfigURL, p int) (*github.Runners, *github.Response, error) {

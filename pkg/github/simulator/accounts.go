@@ -25,8 +25,6 @@ import (
 	"strings"
 
 	"k8s.io/klog/v2"
-
-	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
 // Accounts: organizations, repositories and enterprises exist only once declared, so that a
@@ -42,18 +40,18 @@ type account struct {
 // parseAccount reads "org", "org/repo" or "enterprises/name" (surrounding slashes ignored).
 func parseAccount(path string) (scope, string, error) {
 	p := strings.Trim(strings.TrimSpace(path), "/")
-	cu, err := configurl.Parse("http://simulator/" + p)
-	if err != nil || p == "" || strings.ContainsAny(p, " \t?#%") {
+	sc, err := parseScopePath(p)
+	if err != nil || strings.ContainsAny(p, " \t?#%") {
 		return scope{}, "", fmt.Errorf("account %q: want \"org\", \"org/repo\" or \"enterprises/name\"", path)
 	}
-	return scopeOf(cu), p, nil
+	return sc, p, nil
 }
 
 // declareLocked makes an account exist; a repository's owner organization comes with it.
 func (st *state) declareLocked(sc scope, name string) {
-	if sc.kind == configurl.ScopeRepository {
+	if sc.kind == scopeRepository {
 		owner, _, _ := strings.Cut(name, "/")
-		st.declareLocked(scope{kind: configurl.ScopeOrganization, org: sc.org}, owner)
+		st.declareLocked(scope{kind: scopeOrganization, org: sc.org}, owner)
 	}
 	if st.accounts[sc.key()] != nil {
 		return
@@ -74,9 +72,9 @@ func (st *state) removeAccountLocked(sc scope) bool {
 		return false
 	}
 	delete(st.accounts, sc.key())
-	if sc.kind == configurl.ScopeOrganization {
+	if sc.kind == scopeOrganization {
 		for k, a := range st.accounts {
-			if a.sc.kind == configurl.ScopeRepository && a.sc.org == sc.org {
+			if a.sc.kind == scopeRepository && a.sc.org == sc.org {
 				delete(st.accounts, k)
 			}
 		}
@@ -88,7 +86,7 @@ func (st *state) removeAccountLocked(sc scope) bool {
 func (st *state) repositoriesLocked(org string) []*account {
 	var out []*account
 	for _, a := range st.accounts {
-		if a.sc.kind == configurl.ScopeRepository && (org == "" || a.sc.org == org) {
+		if a.sc.kind == scopeRepository && (org == "" || a.sc.org == org) {
 			out = append(out, a)
 		}
 	}

@@ -23,8 +23,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
 // Who may do what: a REST credential is a classic token with OAuth scopes, a fine-grained
@@ -157,11 +155,11 @@ type need struct {
 	permission string   // fine-grained and App permission; "" when neither may act here
 }
 
-func needOf(kind configurl.Scope) need {
+func needOf(kind scopeKind) need {
 	switch kind {
-	case configurl.ScopeRepository:
+	case scopeRepository:
 		return need{scopes: []string{OAuthScopeRepo}, permission: PermissionAdministration}
-	case configurl.ScopeOrganization:
+	case scopeOrganization:
 		return need{scopes: []string{OAuthScopeAdminOrg}, permission: PermissionOrganizationSelfHostedRunners}
 	}
 	// Fine-grained tokens and Apps cannot manage enterprise runners (GitHub's documentation).
@@ -231,9 +229,9 @@ func runnerDocs(sc scope, registration bool) string {
 		what = "create-a-registration-token-for-"
 	}
 	switch sc.kind {
-	case configurl.ScopeRepository:
+	case scopeRepository:
 		return docsSelfHostedRunners + "#" + what + "a-repository"
-	case configurl.ScopeOrganization:
+	case scopeOrganization:
 		return docsSelfHostedRunners + "#" + what + "an-organization"
 	}
 	return docsSelfHostedRunners + "#" + what + "an-enterprise"

@@ -56,7 +56,7 @@ func wantGitHubError(t *testing.T, r reply, status int, msg, doc string) {
 }
 
 func TestUndeclaredAccountsAnswer404UntilDeclared(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	cc := NewControlClient(sim.URL())
 	for _, tc := range []struct {
 		account string
@@ -104,7 +104,7 @@ func TestUndeclaredAccountsAnswer404UntilDeclared(t *testing.T) {
 }
 
 func TestRunnerRegistrationOfAnUndeclaredAccount(t *testing.T) {
-	sim := New(t, Options{Accounts: []string{"acme"}})
+	sim := newSim(t, Options{Accounts: []string{"acme"}})
 	r := call(t, "POST", sim.URL()+"/api/v3/orgs/acme/actions/runners/registration-token", "Bearer "+DefaultPAT, nil)
 	wantStatus(t, r, http.StatusCreated)
 	var reg struct{ Token string }
@@ -124,7 +124,7 @@ func TestRunnerRegistrationOfAnUndeclaredAccount(t *testing.T) {
 }
 
 func TestClassicTokenScopes(t *testing.T) {
-	sim := New(t, Options{Accounts: testAccounts, Tokens: []Token{
+	sim := newSim(t, Options{Accounts: testAccounts, Tokens: []Token{
 		{Value: "ghp_repo", Scopes: []string{"repo"}},
 		{Value: "ghp_org", Scopes: []string{"admin:org", "workflow"}},
 		{Value: "ghp_ent", Scopes: []string{"admin:enterprise"}},
@@ -176,7 +176,7 @@ func scopeOfPath(t *testing.T, account string) scope {
 
 // TestTokenScopesChangeAtRunTime: a test fixes a token and watches its client recover.
 func TestTokenScopesChangeAtRunTime(t *testing.T) {
-	sim := New(t, Options{Accounts: testAccounts, Tokens: []Token{{Value: "ghp_narrow", Scopes: []string{"repo"}}}})
+	sim := newSim(t, Options{Accounts: testAccounts, Tokens: []Token{{Value: "ghp_narrow", Scopes: []string{"repo"}}}})
 	cc := NewControlClient(sim.URL())
 	u := sim.URL() + "/api/v3/orgs/acme/actions/runners/registration-token"
 	wantStatus(t, call(t, "POST", u, "Bearer ghp_narrow", nil), http.StatusForbidden)
@@ -211,7 +211,7 @@ func TestTokenScopesChangeAtRunTime(t *testing.T) {
 
 func TestFineGrainedTokenPermissions(t *testing.T) {
 	const fg = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
-	sim := New(t, Options{Accounts: testAccounts, Tokens: []Token{{Value: fg}}})
+	sim := newSim(t, Options{Accounts: testAccounts, Tokens: []Token{{Value: fg}}})
 	check := func(account string, wantPost, wantGet int) {
 		t.Helper()
 		for _, ep := range restPaths(account) {
@@ -247,7 +247,7 @@ func TestFineGrainedTokenPermissions(t *testing.T) {
 // TestPATsKeepEveryScope: a token of Options.PATs is a classic token with every scope, whatever
 // its value looks like.
 func TestPATsKeepEveryScope(t *testing.T) {
-	sim := New(t, Options{Accounts: testAccounts, PATs: []string{"github_pat_old_style"}})
+	sim := newSim(t, Options{Accounts: testAccounts, PATs: []string{"github_pat_old_style"}})
 	for _, acc := range []string{"acme", "acme/app", "enterprises/big"} {
 		r := call(t, "POST", sim.URL()+restPaths(acc)[0][1], "Bearer github_pat_old_style", nil)
 		wantStatus(t, r, http.StatusCreated)

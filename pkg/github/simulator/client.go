@@ -28,8 +28,6 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
-
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
 // ControlClient drives a simulator in another process through its /_sim/ control API. Its
@@ -179,22 +177,22 @@ func (c *ControlClient) Counters() (Counters, error) {
 }
 
 // ScaleSets lists the scale sets with their statistics.
-func (c *ControlClient) ScaleSets() ([]actions.RunnerScaleSet, error) {
-	var out []actions.RunnerScaleSet
+func (c *ControlClient) ScaleSets() ([]RunnerScaleSet, error) {
+	var out []RunnerScaleSet
 	_, err := c.do(http.MethodGet, "/_sim/scalesets", nil, &out)
 	return out, err
 }
 
 // Sessions lists the active message sessions.
-func (c *ControlClient) Sessions() ([]actions.Session, error) {
-	var out []actions.Session
+func (c *ControlClient) Sessions() ([]Session, error) {
+	var out []Session
 	_, err := c.do(http.MethodGet, "/_sim/sessions", nil, &out)
 	return out, err
 }
 
 // AddRunnerGroup adds a runner group.
-func (c *ControlClient) AddRunnerGroup(name string) (actions.RunnerGroup, error) {
-	var out actions.RunnerGroup
+func (c *ControlClient) AddRunnerGroup(name string) (RunnerGroup, error) {
+	var out RunnerGroup
 	_, err := c.do(http.MethodPost, "/_sim/runnergroups", map[string]string{"name": name}, &out)
 	return out, err
 }

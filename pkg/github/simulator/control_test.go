@@ -25,7 +25,7 @@ import (
 )
 
 func TestControlAPIRoundTrip(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	cc := NewControlClient(sim.URL())
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")

@@ -20,9 +20,24 @@ speaking the real wire protocol of runner scale sets over HTTP, for tests and fo
 system. The protocol is described in the project's reference actions-protocol.md; this
 comment is the contract between the simulator, the Actions client and the scaler.
 
+# Wire types
+
+The simulator speaks its own wire types (wire.go: RunnerScaleSet, Session, Message,
+JobMessage, Statistics, RunnerGroup, JITConfig, List, RunnerRegistration ...), written from
+the reference, and parses config URLs and runner versions itself: it imports neither the
+Actions client (package actions) nor package configurl, so a field the client misnames fails
+against it instead of being wrong on both sides. The reference's payloads are golden files in
+testdata/wire; the simulator's tests pin its types to them (lossless round trip, and its
+answers carry exactly their fields), the client's tests pin the client's structs (decoded
+values, request bodies sent). Its public API (ScaleSets, Sessions, Statistics,
+AddRunnerGroup, and ControlClient's) returns these types.
+
 # Serving
 
-	sim := simulator.New(t, simulator.Options{LongPollHold: 500 * time.Millisecond})
+Tests start a simulator with package simtest, which closes it when the test ends (package
+simulator does not import package testing, so cmd/github-simulator does not link it):
+
+	sim := simtest.New(t, simulator.Options{LongPollHold: 500 * time.Millisecond})
 	url := sim.ConfigURL("acme/app") // http://127.0.0.1:PORT/acme/app: a repository config URL
 
 The simulator listens on loopback only (every address: it has no authentication of its
@@ -49,7 +64,7 @@ every "host:port" (for allowlists and no_proxy); outages take all of them off th
 
 The github.com form:
 
-	sim := simulator.New(t, simulator.Options{TLS: true, SeparateHosts: true})
+	sim := simtest.New(t, simulator.Options{TLS: true, SeparateHosts: true})
 	proxy, err := simproxy.Start(simproxy.Options{Resolve: sim.ResolveMap()})
 	// the client: config URL https://github.com/acme/app, proxy proxy.URL(), CA sim.CACertPEM()
 

@@ -102,6 +102,9 @@ type Counters struct {
 	ScaleSets map[int]map[string]int `json:"scaleSets"`
 	// Faults counts requests answered by an injected fault, per endpoint name.
 	Faults map[string]int `json:"faults"`
+	// RateLimited counts requests a rate limit refused: "rest" (the primary REST budget),
+	// "rest-secondary" and "jit" (JITConfigRate).
+	RateLimited map[string]int `json:"rateLimited"`
 }
 
 // Endpoint returns the count of one endpoint.
@@ -113,11 +116,11 @@ func (c Counters) ScaleSet(id int, name string) int { return c.ScaleSets[id][nam
 type counters = Counters
 
 func newCounters() Counters {
-	return Counters{Endpoints: map[string]int{}, ScaleSets: map[int]map[string]int{}, Faults: map[string]int{}}
+	return Counters{Endpoints: map[string]int{}, ScaleSets: map[int]map[string]int{}, Faults: map[string]int{}, RateLimited: map[string]int{}}
 }
 
 func (c Counters) clone() Counters {
-	out := Counters{Total: c.Total, Endpoints: maps.Clone(c.Endpoints), Faults: maps.Clone(c.Faults), ScaleSets: map[int]map[string]int{}}
+	out := Counters{Total: c.Total, Endpoints: maps.Clone(c.Endpoints), Faults: maps.Clone(c.Faults), RateLimited: maps.Clone(c.RateLimited), ScaleSets: map[int]map[string]int{}}
 	for id, m := range c.ScaleSets {
 		out.ScaleSets[id] = maps.Clone(m)
 	}

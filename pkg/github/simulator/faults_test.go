@@ -26,7 +26,7 @@ import (
 )
 
 func TestFault429WithRetryAfter(t *testing.T) {
-	sim := New(t, Options{Accounts: testAccounts})
+	sim := newSim(t, Options{Accounts: testAccounts})
 	remove := sim.InjectFault(Fault{Endpoint: EPRegistrationToken, Status: http.StatusTooManyRequests, RetryAfter: 1500 * time.Millisecond})
 	u := sim.URL() + "/api/v3/orgs/acme/actions/runners/registration-token"
 	for range 3 {
@@ -49,7 +49,7 @@ func TestFault429WithRetryAfter(t *testing.T) {
 }
 
 func TestFault5xxBurstByCount(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	sim.InjectFault(Fault{Endpoint: EPGetRunnerGroup, Status: http.StatusServiceUnavailable, Count: 2, RetryAfter: time.Second})
 	var got []int
@@ -71,7 +71,7 @@ func TestFault5xxBurstByCount(t *testing.T) {
 }
 
 func TestFaultEmpty200OnTheLongPoll(t *testing.T) {
-	sim := New(t, Options{LongPollHold: time.Minute})
+	sim := newSim(t, Options{LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -83,7 +83,7 @@ func TestFaultEmpty200OnTheLongPoll(t *testing.T) {
 }
 
 func TestFaultDelay(t *testing.T) {
-	sim := New(t, Options{Accounts: testAccounts})
+	sim := newSim(t, Options{Accounts: testAccounts})
 	sim.InjectFault(Fault{Endpoint: EPListRunners, Delay: 150 * time.Millisecond, Count: 1})
 	begin := time.Now()
 	wantStatus(t, call(t, "GET", sim.URL()+"/orgs/acme/actions/runners", "Bearer "+DefaultPAT, nil), http.StatusOK)
@@ -101,7 +101,7 @@ func TestFaultDelay(t *testing.T) {
 }
 
 func TestFaultPerScaleSetAndSessionConflict(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	a, b := tc.createScaleSet("a"), tc.createScaleSet("b")
 	sim.InjectFault(Fault{Endpoint: EPCreateSession, ScaleSetID: a.ID, Status: http.StatusConflict})
@@ -120,7 +120,7 @@ func TestFaultPerScaleSetAndSessionConflict(t *testing.T) {
 
 func TestFaultProbabilityIsSeeded(t *testing.T) {
 	pattern := func(seed int64) []int {
-		sim := New(t, Options{Seed: seed, Accounts: testAccounts})
+		sim := newSim(t, Options{Seed: seed, Accounts: testAccounts})
 		sim.InjectFault(Fault{Endpoint: AllEndpoints, Status: http.StatusBadGateway, Probability: 0.5})
 		var out []int
 		for range 40 {
@@ -141,7 +141,7 @@ func TestFaultProbabilityIsSeeded(t *testing.T) {
 }
 
 func TestVanishedScaleSet(t *testing.T) {
-	sim := New(t, Options{LongPollHold: time.Minute})
+	sim := newSim(t, Options{LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)

@@ -30,8 +30,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
 // GitHub's limits on App JWTs, and its token lifetimes.
@@ -94,11 +92,11 @@ func (s *Simulator) authREST(w http.ResponseWriter, r *http.Request, chk restChe
 func scopeFromPath(r *http.Request) scope {
 	switch {
 	case r.PathValue("enterprise") != "":
-		return scope{kind: configurl.ScopeEnterprise, enterprise: strings.ToLower(r.PathValue("enterprise"))}
+		return scope{kind: scopeEnterprise, enterprise: strings.ToLower(r.PathValue("enterprise"))}
 	case r.PathValue("repo") != "":
-		return scope{kind: configurl.ScopeRepository, org: strings.ToLower(r.PathValue("owner")), repo: strings.ToLower(r.PathValue("repo"))}
+		return scope{kind: scopeRepository, org: strings.ToLower(r.PathValue("owner")), repo: strings.ToLower(r.PathValue("repo"))}
 	}
-	return scope{kind: configurl.ScopeOrganization, org: strings.ToLower(r.PathValue("org"))}
+	return scope{kind: scopeOrganization, org: strings.ToLower(r.PathValue("org"))}
 }
 
 // handleInstallationToken: POST /app/installations/{id}/access_tokens with an App JWT.
@@ -190,10 +188,7 @@ func (s *Simulator) handleRegistrationToken(w http.ResponseWriter, r *http.Reque
 // token for the tenant URL and an admin token.
 func (s *Simulator) handleRunnerRegistration(w http.ResponseWriter, r *http.Request) {
 	tok := bearer(r, "RemoteAuth")
-	var body struct {
-		URL         string `json:"url"`
-		RunnerEvent string `json:"runner_event"`
-	}
+	var body RunnerRegistrationRequest
 	if err := decodeBody(r, &body); err != nil {
 		writeGitHubError(w, http.StatusBadRequest, "Problems parsing JSON")
 		return
@@ -207,12 +202,11 @@ func (s *Simulator) handleRunnerRegistration(w http.ResponseWriter, r *http.Requ
 		writeGitHubError(w, http.StatusUnauthorized, "Bad credentials")
 		return
 	}
-	cu, err := configurl.Parse(body.URL)
+	sc, err := parseConfigURL(body.URL)
 	if err != nil || body.RunnerEvent != "register" {
 		writeGitHubError(w, http.StatusUnprocessableEntity, "Validation Failed")
 		return
 	}
-	sc := scopeOf(cu)
 	if !st.accountExistsLocked(sc) {
 		writeGitHubError(w, http.StatusNotFound, "Not Found")
 		return
@@ -227,11 +221,10 @@ func (s *Simulator) handleRunnerRegistration(w http.ResponseWriter, r *http.Requ
 		st.tenants = append(st.tenants, t)
 		st.tenantByScope[sc.key()] = t
 	}
-	writeGitHubJSON(w, http.StatusCreated, map[string]any{
-		"url":          s.tenantURLFor(r, t),
-		"token":        s.issueAdminTokenLocked(t, now),
-		"token_schema": "OAuthAccessToken",
-		"use_v2_flow":  false,
+	writeGitHubJSON(w, http.StatusCreated, RunnerRegistration{
+		URL:         s.tenantURLFor(r, t),
+		Token:       s.issueAdminTokenLocked(t, now),
+		TokenSchema: "OAuthAccessToken",
 	})
 }
 

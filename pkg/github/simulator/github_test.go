@@ -32,7 +32,7 @@ import (
 )
 
 func TestRegistrationTokenForEveryScope(t *testing.T) {
-	sim := New(t, Options{Accounts: testAccounts})
+	sim := newSim(t, Options{Accounts: testAccounts})
 	for _, prefix := range []string{"", "/api/v3"} {
 		for _, path := range []string{"/repos/acme/app", "/orgs/acme", "/enterprises/big"} {
 			u := sim.URL() + prefix + path + "/actions/runners/registration-token"
@@ -60,7 +60,7 @@ func TestRegistrationTokenForEveryScope(t *testing.T) {
 }
 
 func TestBadCredentialsAnswerAsGitHub(t *testing.T) {
-	sim := New(t, Options{PATs: []string{"ghp_good"}})
+	sim := newSim(t, Options{PATs: []string{"ghp_good"}})
 	for _, tc := range []struct{ method, path, auth, want string }{
 		{"POST", "/api/v3/orgs/acme/actions/runners/registration-token", "Bearer ghp_wrong", "Bad credentials"},
 		{"POST", "/orgs/acme/actions/runners/registration-token", "", "Requires authentication"},
@@ -80,7 +80,7 @@ func TestBadCredentialsAnswerAsGitHub(t *testing.T) {
 
 func TestRunnerRegistration(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AdminTokenTTL: 3 * time.Minute, Accounts: testAccounts})
+	sim := newSim(t, Options{Clock: fc, AdminTokenTTL: 3 * time.Minute, Accounts: testAccounts})
 	regToken := func(path string) string {
 		r := call(t, "POST", sim.URL()+"/api/v3"+path+"/actions/runners/registration-token", "Bearer "+DefaultPAT, nil)
 		wantStatus(t, r, http.StatusCreated)
@@ -163,7 +163,7 @@ func appJWT(t *testing.T, key *rsa.PrivateKey, iss any, iat time.Time, lifetime 
 func TestAppInstallationToken(t *testing.T) {
 	key, keyPEM := newAppKey(t)
 	other, _ := newAppKey(t)
-	sim := New(t, Options{Apps: []App{{AppID: 4242, ClientID: "Iv1.abc", InstallationID: 99, PrivateKeyPEM: keyPEM}}, Accounts: testAccounts})
+	sim := newSim(t, Options{Apps: []App{{AppID: 4242, ClientID: "Iv1.abc", InstallationID: 99, PrivateKeyPEM: keyPEM}}, Accounts: testAccounts})
 	u := sim.URL() + "/api/v3/app/installations/99/access_tokens"
 	iat := time.Now().Add(-60 * time.Second) // as clients do: 60 s in the past, 9 min lifetime
 
@@ -208,7 +208,7 @@ func TestAppInstallationToken(t *testing.T) {
 }
 
 func TestListRunnersWithETagAndPages(t *testing.T) {
-	sim := New(t, Options{RESTRateLimit: 100, Accounts: testAccounts})
+	sim := newSim(t, Options{RESTRateLimit: 100, Accounts: testAccounts})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux", "big")
 	var jits []string
@@ -291,7 +291,7 @@ func TestListRunnersWithETagAndPages(t *testing.T) {
 }
 
 func TestRESTRateLimit(t *testing.T) {
-	sim := New(t, Options{RESTRateLimit: 2, Accounts: testAccounts})
+	sim := newSim(t, Options{RESTRateLimit: 2, Accounts: testAccounts})
 	u := sim.URL() + "/api/v3/orgs/acme/actions/runners"
 	wantStatus(t, call(t, "GET", u, "Bearer "+DefaultPAT, nil), http.StatusOK)
 	wantStatus(t, call(t, "GET", u, "Bearer "+DefaultPAT, nil), http.StatusOK)

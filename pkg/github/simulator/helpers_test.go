@@ -113,6 +113,18 @@ func wantStatus(t *testing.T, r reply, want int) {
 
 const api = "api-version=" + actions.APIVersion
 
+// newSim starts a simulator for a test and closes it when the test ends (simtest.New, which
+// this package's own tests cannot import).
+func newSim(t testing.TB, o Options) *Simulator {
+	t.Helper()
+	s, err := Start(o)
+	if err != nil {
+		t.Fatalf("starting the GitHub simulator: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
 // tenantClient is an admin of one tenant, as the scaler would be after the token chain.
 type tenantClient struct {
 	t     *testing.T
@@ -318,7 +330,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func stats(t *testing.T, sim *Simulator, id int) actions.Statistics {
+func stats(t *testing.T, sim *Simulator, id int) Statistics {
 	t.Helper()
 	s, ok := sim.Statistics(id)
 	if !ok {
@@ -327,7 +339,7 @@ func stats(t *testing.T, sim *Simulator, id int) actions.Statistics {
 	return s
 }
 
-func checkInvariants(t *testing.T, s actions.Statistics) {
+func checkInvariants(t *testing.T, s Statistics) {
 	t.Helper()
 	if s.TotalAssignedJobs < s.TotalRunningJobs || s.TotalRegisteredRunners != s.TotalBusyRunners+s.TotalIdleRunners ||
 		s.TotalBusyRunners != s.TotalRunningJobs {

@@ -214,7 +214,7 @@ func TestServingForms(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.o.LongPollHold = 50 * time.Millisecond
-			sim := New(t, tc.o)
+			sim := newSim(t, tc.o)
 			if got := origin(t, sim.URL()); !strings.HasPrefix(got, tc.scheme+"://") {
 				t.Fatalf("URL %s, want %s", sim.URL(), tc.scheme)
 			}
@@ -284,7 +284,7 @@ func checkWrongHosts(t *testing.T, sim *Simulator, f *listenerFlow) {
 // TestUntrustedClientFailsPromptly: a client that does not trust the simulator's CA fails the
 // handshake at once with a certificate error, on every host.
 func TestUntrustedClientFailsPromptly(t *testing.T) {
-	sim := New(t, Options{TLS: true, SeparateHosts: true})
+	sim := newSim(t, Options{TLS: true, SeparateHosts: true})
 	hc := &http.Client{Transport: &http.Transport{TLSHandshakeTimeout: 10 * time.Second}}
 	for _, h := range sim.Hosts() {
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -305,7 +305,7 @@ func TestUntrustedClientFailsPromptly(t *testing.T) {
 // TestCertificateCoversEveryName: the serving certificate verifies, against the CA alone, for
 // every listener address, localhost, and GitHub's names; the CA is the one described.
 func TestCertificateCoversEveryName(t *testing.T) {
-	sim := New(t, Options{TLS: true, SeparateHosts: true})
+	sim := newSim(t, Options{TLS: true, SeparateHosts: true})
 	block := sim.CACertPEM()
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(block) {
@@ -341,7 +341,7 @@ func TestCertificateCoversEveryName(t *testing.T) {
 // TestOutageCoversEveryHost: an outage takes every listener off the network, and its end
 // brings every one back with the session intact.
 func TestOutageCoversEveryHost(t *testing.T) {
-	sim := New(t, Options{TLS: true, SeparateHosts: true, LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{TLS: true, SeparateHosts: true, LongPollHold: 50 * time.Millisecond})
 	f := startFlow(t, clientFor(t, sim, ""), sim.URL()+"/api/v3", sim.ConfigURL("acme/app"))
 	sim.StartOutage()
 	for _, h := range sim.Hosts() {
@@ -392,7 +392,7 @@ func TestListenAddressesMustBeLoopback(t *testing.T) {
 // simulator through simproxy, and every URL handed to it names GitHub's hosts; a client that
 // came by address gets addresses for the same tenant.
 func TestGitHubFormThroughProxy(t *testing.T) {
-	sim := New(t, Options{TLS: true, SeparateHosts: true, LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{TLS: true, SeparateHosts: true, LongPollHold: 50 * time.Millisecond})
 	proxy, err := simproxy.Start(simproxy.Options{Resolve: sim.ResolveMap()})
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestResolveMap(t *testing.T) {
 		o    Options
 		port string
 	}{{Options{TLS: true, SeparateHosts: true}, "443"}, {Options{SeparateHosts: true}, "80"}, {Options{TLS: true}, "443"}} {
-		sim := New(t, tc.o)
+		sim := newSim(t, tc.o)
 		h := sim.Hosts()
 		if len(h) == 1 {
 			h = []string{h[0], h[0], h[0]}

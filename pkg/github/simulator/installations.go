@@ -26,8 +26,6 @@ import (
 	"strings"
 
 	"k8s.io/klog/v2"
-
-	"actions.dev/runnerset-apiserver/pkg/configurl"
 )
 
 // App installations: an App acts on the accounts it is installed on, on all or selected
@@ -83,14 +81,14 @@ func (in *installation) covers(sc scope) bool {
 	case sc.org != strings.ToLower(in.Account):
 		return false
 	}
-	return sc.kind == configurl.ScopeOrganization || in.RepositorySelection == SelectionAll || in.repos[sc.repo]
+	return sc.kind == scopeOrganization || in.RepositorySelection == SelectionAll || in.repos[sc.repo]
 }
 
 // newInstallation checks and normalizes an Installation of app.
 func newInstallation(in Installation, app int64) (*installation, error) {
 	in.AppID = app
 	sc, name, err := parseAccount(in.Account)
-	if err != nil || sc.kind != configurl.ScopeOrganization {
+	if err != nil || sc.kind != scopeOrganization {
 		return nil, fmt.Errorf("installation %d: account %q must be an organization login", in.ID, in.Account)
 	}
 	in.Account = name
@@ -144,7 +142,7 @@ func (st *state) installLocked(in *installation) {
 	if in.everywhere {
 		return
 	}
-	st.declareLocked(scope{kind: configurl.ScopeOrganization, org: strings.ToLower(in.Account)}, in.Account)
+	st.declareLocked(scope{kind: scopeOrganization, org: strings.ToLower(in.Account)}, in.Account)
 	for _, r := range in.Repositories {
 		sc, name, _ := parseAccount(r)
 		st.declareLocked(sc, name)

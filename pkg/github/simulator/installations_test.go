@@ -38,7 +38,7 @@ func newAppEnv(t *testing.T, o Options, installations ...Installation) *appEnv {
 	t.Helper()
 	key, keyPEM := newAppKey(t)
 	o.Apps = append(o.Apps, App{AppID: testAppID, ClientID: "Iv1.sim", PrivateKeyPEM: keyPEM, Installations: installations})
-	return &appEnv{t: t, sim: New(t, o), key: key}
+	return &appEnv{t: t, sim: newSim(t, o), key: key}
 }
 
 func (e *appEnv) jwt() string {

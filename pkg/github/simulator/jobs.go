@@ -27,8 +27,6 @@ import (
 
 	"github.com/google/uuid"
 	"k8s.io/klog/v2"
-
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
 // Job is a workflow job to queue.
@@ -223,8 +221,8 @@ func (st *state) checkRunnerVersion(version string) error {
 	if version == "" {
 		return nil
 	}
-	v, err := actions.ParseRunnerVersion(version)
-	if err == nil && v.Compare(st.minRunner) >= 0 {
+	v, err := parseRunnerVersion(version)
+	if err == nil && !v.LessThan(st.minRunner) {
 		return nil
 	}
 	if err == nil {
@@ -236,7 +234,7 @@ func (st *state) checkRunnerVersion(version string) error {
 // SetMinRunnerVersion changes Options.MinRunnerVersion while the simulator runs; runners
 // already online stay.
 func (s *Simulator) SetMinRunnerVersion(version string) error {
-	v, err := actions.ParseRunnerVersion(version)
+	v, err := parseRunnerVersion(version)
 	if err != nil {
 		return err
 	}
@@ -350,10 +348,10 @@ func (s *Simulator) ExpireQueueTokens() {
 }
 
 // ScaleSets lists every scale set of every tenant, with fresh statistics, by id.
-func (s *Simulator) ScaleSets() []actions.RunnerScaleSet {
+func (s *Simulator) ScaleSets() []RunnerScaleSet {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []actions.RunnerScaleSet
+	var out []RunnerScaleSet
 	for _, ss := range s.state.sortedScaleSets() {
 		out = append(out, s.state.scaleSetView(ss))
 	}
@@ -361,10 +359,10 @@ func (s *Simulator) ScaleSets() []actions.RunnerScaleSet {
 }
 
 // Sessions lists the active message sessions, by scale set id.
-func (s *Simulator) Sessions() []actions.Session {
+func (s *Simulator) Sessions() []Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []actions.Session
+	var out []Session
 	now := s.clock.Now()
 	for _, ss := range s.state.sortedScaleSets() {
 		if ss.session != nil && !s.state.expireLocked(ss.session, now) {
@@ -375,19 +373,19 @@ func (s *Simulator) Sessions() []actions.Session {
 }
 
 // Statistics returns a scale set's statistics as a message would carry them now.
-func (s *Simulator) Statistics(scaleSetID int) (actions.Statistics, bool) {
+func (s *Simulator) Statistics(scaleSetID int) (Statistics, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := s.state.scaleSets[scaleSetID]
 	if ss == nil {
-		return actions.Statistics{}, false
+		return Statistics{}, false
 	}
 	return *s.state.statsLocked(ss), true
 }
 
 // AddRunnerGroup adds a runner group, visible to every tenant, and returns it. Adding an
 // existing name returns the existing group.
-func (s *Simulator) AddRunnerGroup(name string) actions.RunnerGroup {
+func (s *Simulator) AddRunnerGroup(name string) RunnerGroup {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state
@@ -396,7 +394,7 @@ func (s *Simulator) AddRunnerGroup(name string) actions.RunnerGroup {
 			return st.groupView(g)
 		}
 	}
-	g := actions.RunnerGroup{ID: st.nextGroupID, Name: name}
+	g := RunnerGroup{ID: st.nextGroupID, Name: name}
 	st.nextGroupID++
 	st.groups = append(st.groups, g)
 	return g

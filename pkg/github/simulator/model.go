@@ -26,8 +26,7 @@ import (
 	"strings"
 	"time"
 
-	"actions.dev/runnerset-apiserver/pkg/configurl"
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 )
 
 // Job states, as JobStatus.State reports them.
@@ -60,7 +59,7 @@ type state struct {
 	// sessionIdle is how long an unused message session lives (<= 0: for ever).
 	sessionIdle time.Duration
 	// minRunner is the oldest runner version that may connect.
-	minRunner actions.RunnerVersion
+	minRunner *utilversion.Version
 	kick      func() // wakes the timekeeper
 	// armed is the deadline the timekeeper sleeps until (zero: none); an earlier new
 	// deadline kicks it.
@@ -92,7 +91,7 @@ type state struct {
 	tenantByScope map[string]*tenant
 	adminTokens   map[string]*adminToken
 
-	groups      []actions.RunnerGroup
+	groups      []RunnerGroup
 	scaleSets   map[int]*scaleSet
 	sessions    map[string]*session
 	queueTokens map[string]*queueToken
@@ -137,7 +136,7 @@ func newState(o Options, base string, kick func()) *state {
 		pruneAt:        256,
 		tenantByScope:  map[string]*tenant{},
 		adminTokens:    map[string]*adminToken{},
-		groups:         []actions.RunnerGroup{{ID: 1, Name: "Default", IsDefaultGroup: true}},
+		groups:         []RunnerGroup{{ID: 1, Name: "Default", IsDefaultGroup: true}},
 		scaleSets:      map[int]*scaleSet{},
 		sessions:       map[string]*session{},
 		queueTokens:    map[string]*queueToken{},
@@ -191,45 +190,6 @@ func checkAccess(o Options) error {
 	return nil
 }
 
-// scope is what a tenant (and its scale sets) may see, in lower case.
-type scope struct {
-	kind                  configurl.Scope
-	enterprise, org, repo string
-}
-
-func scopeOf(c *configurl.ConfigURL) scope {
-	return scope{
-		kind:       c.Scope,
-		enterprise: strings.ToLower(c.Enterprise),
-		org:        strings.ToLower(c.Organization),
-		repo:       strings.ToLower(c.Repository),
-	}
-}
-
-func (sc scope) key() string {
-	switch sc.kind {
-	case configurl.ScopeEnterprise:
-		return "enterprises/" + sc.enterprise
-	case configurl.ScopeRepository:
-		return sc.org + "/" + sc.repo
-	}
-	return sc.org
-}
-
-// sees reports whether a job of owner/repo is visible to runners registered at this scope:
-// a repository sees its own jobs, an organization its repositories', an enterprise all.
-func (sc scope) sees(owner, repo string) bool {
-	switch sc.kind {
-	case configurl.ScopeEnterprise:
-		return true
-	case configurl.ScopeOrganization:
-		return strings.EqualFold(owner, sc.org)
-	case configurl.ScopeRepository:
-		return strings.EqualFold(owner, sc.org) && strings.EqualFold(repo, sc.repo)
-	}
-	return false
-}
-
 // tenant is an Actions Service tenant: one per registration scope.
 type tenant struct {
 	id        int
@@ -239,8 +199,8 @@ type tenant struct {
 
 type scaleSet struct {
 	tenant *tenant
-	rs     actions.RunnerScaleSet // Statistics always nil here
-	labels map[string]bool        // lower-case label names, including the scale set's name
+	rs     RunnerScaleSet  // Statistics always nil here
+	labels map[string]bool // lower-case label names, including the scale set's name
 	// capacity is the last X-ScaleSetMaxCapacity; -1 until the listener sends one.
 	capacity int
 	session  *session
@@ -257,7 +217,7 @@ type scaleSet struct {
 	runners map[int]*runner
 }
 
-func newScaleSet(t *tenant, rs actions.RunnerScaleSet) *scaleSet {
+func newScaleSet(t *tenant, rs RunnerScaleSet) *scaleSet {
 	return &scaleSet{
 		tenant:   t,
 		rs:       rs,
@@ -271,7 +231,7 @@ func newScaleSet(t *tenant, rs actions.RunnerScaleSet) *scaleSet {
 
 type message struct {
 	id        int64
-	jobs      []actions.JobMessage
+	jobs      []JobMessage
 	delivered bool
 }
 
@@ -326,7 +286,7 @@ func (ss *scaleSet) matches(j *job) bool {
 	return true
 }
 
-func labelSet(rs actions.RunnerScaleSet) map[string]bool {
+func labelSet(rs RunnerScaleSet) map[string]bool {
 	m := map[string]bool{strings.ToLower(rs.Name): true}
 	for _, l := range rs.Labels {
 		m[strings.ToLower(l.Name)] = true
@@ -335,8 +295,8 @@ func labelSet(rs actions.RunnerScaleSet) map[string]bool {
 }
 
 // statsLocked computes a scale set's statistics from the jobs and runners as they are now.
-func (st *state) statsLocked(ss *scaleSet) *actions.Statistics {
-	s := actions.Statistics{
+func (st *state) statsLocked(ss *scaleSet) *Statistics {
+	s := Statistics{
 		TotalAcquiredJobs:      len(ss.acquired),
 		TotalRegisteredRunners: len(ss.runners),
 		TotalBusyRunners:       ss.busy(),
@@ -366,19 +326,19 @@ func (ss *scaleSet) busy() int {
 
 // emitLocked queues a job message for ss: appended to the newest message if that was not
 // delivered yet and has room, else in a new message. Waiting long polls wake up.
-func (st *state) emitLocked(ss *scaleSet, jm actions.JobMessage) {
-	if jm.MessageType == actions.JobMessageAvailable {
+func (st *state) emitLocked(ss *scaleSet, jm JobMessage) {
+	if jm.MessageType == MessageJobAvailable {
 		ss.offered[jm.RunnerRequestID]++
 	}
 	if n := len(ss.messages); n > 0 {
 		last := ss.messages[n-1]
-		if !last.delivered && len(last.jobs) < actions.MaxJobMessagesPerBatch {
+		if !last.delivered && len(last.jobs) < maxJobsPerMessage {
 			last.jobs = append(last.jobs, jm)
 			ss.wakeLocked()
 			return
 		}
 	}
-	ss.messages = append(ss.messages, &message{id: st.nextMessageID, jobs: []actions.JobMessage{jm}})
+	ss.messages = append(ss.messages, &message{id: st.nextMessageID, jobs: []JobMessage{jm}})
 	st.nextMessageID++
 	ss.wakeLocked()
 }
@@ -404,7 +364,7 @@ func (ss *scaleSet) deleteMessage(id int64) {
 		return
 	}
 	for _, jm := range ss.messages[i].jobs {
-		if jm.MessageType == actions.JobMessageAvailable {
+		if jm.MessageType == MessageJobAvailable {
 			if ss.offered[jm.RunnerRequestID]--; ss.offered[jm.RunnerRequestID] <= 0 {
 				delete(ss.offered, jm.RunnerRequestID)
 			}
@@ -414,8 +374,8 @@ func (ss *scaleSet) deleteMessage(id int64) {
 }
 
 // jobMessage builds a job message of type typ for j.
-func jobMessage(typ string, j *job) actions.JobMessage {
-	jm := actions.JobMessage{
+func jobMessage(typ string, j *job) JobMessage {
+	jm := JobMessage{
 		MessageType:        typ,
 		RunnerRequestID:    j.st.RequestID,
 		RepositoryName:     j.st.Job.Repository,
@@ -433,7 +393,7 @@ func jobMessage(typ string, j *job) actions.JobMessage {
 		RunnerID:           j.st.RunnerID,
 		RunnerName:         j.st.RunnerName,
 	}
-	if typ == actions.JobMessageCompleted {
+	if typ == MessageJobCompleted {
 		jm.Result = j.st.Result
 	}
 	return jm
@@ -457,7 +417,7 @@ func (st *state) offerLocked(j *job, now time.Time) {
 }
 
 func (st *state) offerToLocked(ss *scaleSet, j *job) {
-	jm := jobMessage(actions.JobMessageAvailable, j)
+	jm := jobMessage(MessageJobAvailable, j)
 	jm.AcquireJobURL = st.tenantURL(ss.tenant) + "_apis/runtime/runnerscalesets/" + itoa(ss.rs.ID) + "/acquirejobs"
 	st.emitLocked(ss, jm)
 }
@@ -510,7 +470,7 @@ func (st *state) promoteLocked(ss *scaleSet, now time.Time) {
 		j.deadline = now.Add(st.assignTimeout)
 		ss.waiting = append(ss.waiting, j)
 		assigned++
-		st.emitLocked(ss, jobMessage(actions.JobMessageAssigned, j))
+		st.emitLocked(ss, jobMessage(MessageJobAssigned, j))
 		st.scheduleLocked(j.deadline)
 	}
 }
@@ -529,7 +489,7 @@ func (st *state) startLocked(r *runner, now time.Time) *job {
 	j.st.RunnerName = r.name
 	j.deadline = time.Time{}
 	r.job = j
-	st.emitLocked(ss, jobMessage(actions.JobMessageStarted, j))
+	st.emitLocked(ss, jobMessage(MessageJobStarted, j))
 	return j
 }
 
@@ -541,7 +501,7 @@ func (st *state) finishLocked(j *job, result string, now time.Time) {
 	j.deadline = time.Time{}
 	delete(st.active, j.st.RequestID)
 	if ss := st.scaleSets[j.st.ScaleSetID]; ss != nil {
-		st.emitLocked(ss, jobMessage(actions.JobMessageCompleted, j))
+		st.emitLocked(ss, jobMessage(MessageJobCompleted, j))
 		st.promoteLocked(ss, now)
 	}
 }
@@ -568,7 +528,7 @@ func (st *state) cancelAssignmentLocked(j *job, now time.Time) {
 		return
 	}
 	if ss != nil {
-		canceled := jobMessage(actions.JobMessageCompleted, j)
+		canceled := jobMessage(MessageJobCompleted, j)
 		canceled.Result = ResultCanceled
 		canceled.FinishTime = now
 		st.emitLocked(ss, canceled)
@@ -659,7 +619,7 @@ func (st *state) sortedActive(keep func(*job) bool) []*job {
 }
 
 // scaleSetView is the wire form of ss with fresh statistics.
-func (st *state) scaleSetView(ss *scaleSet) actions.RunnerScaleSet {
+func (st *state) scaleSetView(ss *scaleSet) RunnerScaleSet {
 	rs := ss.rs
 	rs.Labels = slices.Clone(ss.rs.Labels)
 	rs.Statistics = st.statsLocked(ss)
@@ -667,7 +627,7 @@ func (st *state) scaleSetView(ss *scaleSet) actions.RunnerScaleSet {
 }
 
 // messageBody is the double-encoded body of a message: a JSON array as a string.
-func messageBody(jobs []actions.JobMessage) string {
+func messageBody(jobs []JobMessage) string {
 	b, err := json.Marshal(jobs)
 	if err != nil {
 		panic(err) // plain structs always encode
@@ -676,8 +636,8 @@ func messageBody(jobs []actions.JobMessage) string {
 }
 
 // mustRunnerVersion parses a version Start has checked already.
-func mustRunnerVersion(s string) actions.RunnerVersion {
-	v, err := actions.ParseRunnerVersion(s)
+func mustRunnerVersion(s string) *utilversion.Version {
+	v, err := parseRunnerVersion(s)
 	if err != nil {
 		panic(fmt.Sprintf("simulator: %v", err))
 	}

@@ -29,7 +29,7 @@ import (
 // TestOutageRefusesConnectionsAndKeepsState: during an outage nothing listens (connection
 // refused), open long polls are dropped, and afterwards the same URL serves the same state.
 func TestOutageRefusesConnectionsAndKeepsState(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 30 * time.Second})
+	sim := newSim(t, Options{LongPollHold: 30 * time.Second})
 	tc := register(t, sim, "acme")
 	ss := tc.createScaleSet("linux")
 	qc := tc.createSession(ss.ID)
@@ -93,7 +93,7 @@ func TestOutageThenClose(t *testing.T) {
 
 // TestFaultBodyVerbatim: a fault can answer a malformed, truncated or oversized body.
 func TestFaultBodyVerbatim(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 200 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 200 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	ss := tc.createScaleSet("linux")
 	qc := tc.createSession(ss.ID)

@@ -93,6 +93,7 @@ func (st *state) chargeLocked(w http.ResponseWriter, c credential, now time.Time
 	if charge && rw.used >= limit {
 		setRateHeaders(w, limit, rw)
 		klog.V(2).InfoS("REST rate limit exhausted", "credential", c.who(), "reset", rw.reset)
+		st.counters.RateLimited["rest"]++
 		writeGitHubErrorDoc(w, http.StatusForbidden, "API rate limit exceeded for "+c.who()+".", rateLimitDocsURL)
 		return false
 	}
@@ -106,6 +107,7 @@ func (st *state) chargeLocked(w http.ResponseWriter, c credential, now time.Time
 			setRateHeaders(w, limit, rw)
 			w.Header().Set("Retry-After", retryAfter(wait))
 			klog.V(2).InfoS("REST secondary rate limit hit", "credential", c.who(), "retryAfter", wait)
+			st.counters.RateLimited["rest-secondary"]++
 			writeGitHubErrorDoc(w, http.StatusForbidden, msgSecondary, secondaryDocsURL)
 			return false
 		}
@@ -136,7 +138,11 @@ func (st *state) admitJITLocked(t *tenant, now time.Time) (time.Duration, bool) 
 		cw = &countWindow{}
 		st.jitWindows[t.id] = cw
 	}
-	return cw.admit(st.jitRate, now)
+	wait, ok := cw.admit(st.jitRate, now)
+	if !ok {
+		st.counters.RateLimited["jit"]++
+	}
+	return wait, ok
 }
 
 // writeJITThrottled answers a generatejitconfig call over JITConfigRate: 429 with Retry-After.

@@ -47,7 +47,7 @@ func wantHeaders(t *testing.T, r reply, want map[string]string) {
 
 func TestRESTBudgetExhaustedAndReset(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, RESTRateLimit: 5, Accounts: testAccounts})
+	sim := newSim(t, Options{Clock: fc, RESTRateLimit: 5, Accounts: testAccounts})
 	cc := NewControlClient(sim.URL())
 	u := sim.URL() + "/api/v3/orgs/acme/actions/runners"
 	wantHeaders(t, call(t, "GET", u, "Bearer "+DefaultPAT, nil), map[string]string{"X-RateLimit-Remaining": "4", "X-RateLimit-Used": "1"})
@@ -102,7 +102,7 @@ func TestInstallationTokensShareABudget(t *testing.T) {
 
 func TestSecondaryRateLimit(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, RESTSecondaryLimit: 2, Accounts: testAccounts})
+	sim := newSim(t, Options{Clock: fc, RESTSecondaryLimit: 2, Accounts: testAccounts})
 	u := sim.URL() + "/api/v3/repos/acme/app/actions/runners"
 	get := func() reply { return call(t, "GET", u, "Bearer "+DefaultPAT, nil) }
 	wantStatus(t, get(), http.StatusOK)
@@ -129,7 +129,7 @@ func TestSecondaryRateLimit(t *testing.T) {
 
 func TestJITConfigRate(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, JITConfigRate: 2})
+	sim := newSim(t, Options{Clock: fc, JITConfigRate: 2})
 	org := register(t, sim, "acme")
 	rs := org.createScaleSet("linux")
 	jit := func(tc *tenantClient, id int, name string) reply {
@@ -160,7 +160,7 @@ func TestJITConfigRate(t *testing.T) {
 }
 
 func TestRateLimitSettings(t *testing.T) {
-	sim := New(t, Options{RESTSecondaryLimit: 7})
+	sim := newSim(t, Options{RESTSecondaryLimit: 7})
 	r := call(t, "GET", sim.URL()+"/_sim/settings", "", nil)
 	var s map[string]any
 	r.decode(t, &s)

@@ -26,7 +26,7 @@ import (
 // TestRunnerVersionFloor: a JIT runner older than the minimum version (default 2.329.0) is
 // refused when it connects; its registration stays, offline.
 func TestRunnerVersionFloor(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	for i, c := range []struct {
@@ -71,7 +71,7 @@ func TestRunnerVersionFloorIsConfigurable(t *testing.T) {
 	if _, err := Start(Options{MinRunnerVersion: "two"}); err == nil {
 		t.Fatal("an invalid MinRunnerVersion was accepted")
 	}
-	sim := New(t, Options{MinRunnerVersion: "2.331.0"})
+	sim := newSim(t, Options{MinRunnerVersion: "2.331.0"})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	cc := NewControlClient(sim.URL())
@@ -98,7 +98,7 @@ func TestRunnerVersionFloorIsConfigurable(t *testing.T) {
 	if got := sim.MinRunnerVersion(); got != "0.0.0" {
 		t.Errorf("an invalid update changed the minimum to %s", got)
 	}
-	if d := New(t, Options{}).MinRunnerVersion(); d != "2.329.0" {
+	if d := newSim(t, Options{}).MinRunnerVersion(); d != "2.329.0" {
 		t.Errorf("default minimum %s", d)
 	}
 }

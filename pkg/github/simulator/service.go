@@ -26,8 +26,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
 // The Actions Service handlers. Each takes the lock once for its whole decision, except the
@@ -56,14 +54,14 @@ func (s *Simulator) adminLocked(w http.ResponseWriter, r *http.Request) (*tenant
 		return nil, false
 	}
 	switch v := r.URL.Query().Get("api-version"); v {
-	case actions.APIVersion:
+	case APIVersion:
 	case "":
 		s.writeServiceError(w, http.StatusBadRequest, typeVersionMissing,
-			"The API version for this request is required and must be provided in the query string (api-version="+actions.APIVersion+").")
+			"The API version for this request is required and must be provided in the query string (api-version="+APIVersion+").")
 		return nil, false
 	default:
 		s.writeServiceError(w, http.StatusBadRequest, typeVersionRange,
-			"The requested REST API version of "+v+" is out of range for this server. The supported version is "+actions.APIVersion+".")
+			"The requested REST API version of "+v+" is out of range for this server. The supported version is "+APIVersion+".")
 		return nil, false
 	}
 	return at.tenant, true
@@ -111,7 +109,7 @@ func (s *Simulator) handleGetRunnerGroup(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	name := r.URL.Query().Get("groupName")
-	out := actions.List[actions.RunnerGroup]{Value: []actions.RunnerGroup{}}
+	out := List[RunnerGroup]{Value: []RunnerGroup{}}
 	for _, g := range s.state.groups {
 		if name == "" || strings.EqualFold(g.Name, name) {
 			out.Value = append(out.Value, s.state.groupView(g))
@@ -122,7 +120,7 @@ func (s *Simulator) handleGetRunnerGroup(w http.ResponseWriter, r *http.Request)
 }
 
 // groupView fills a group's size: how many scale sets it holds.
-func (st *state) groupView(g actions.RunnerGroup) actions.RunnerGroup {
+func (st *state) groupView(g RunnerGroup) RunnerGroup {
 	for _, ss := range st.scaleSets {
 		if ss.rs.RunnerGroupID == g.ID {
 			g.Size++
@@ -131,13 +129,13 @@ func (st *state) groupView(g actions.RunnerGroup) actions.RunnerGroup {
 	return g
 }
 
-func (st *state) groupByID(id int) (actions.RunnerGroup, bool) {
+func (st *state) groupByID(id int) (RunnerGroup, bool) {
 	for _, g := range st.groups {
 		if g.ID == id {
 			return g, true
 		}
 	}
-	return actions.RunnerGroup{}, false
+	return RunnerGroup{}, false
 }
 
 // nameTaken reports whether tenant t has another scale set named name in group.
@@ -160,7 +158,7 @@ func (s *Simulator) handleGetScaleSetByName(w http.ResponseWriter, r *http.Reque
 	q := r.URL.Query()
 	group, _ := strconv.Atoi(q.Get("runnerGroupId"))
 	name := q.Get("name")
-	out := actions.List[actions.RunnerScaleSet]{Value: []actions.RunnerScaleSet{}}
+	out := List[RunnerScaleSet]{Value: []RunnerScaleSet{}}
 	for _, ss := range s.state.sortedScaleSets() {
 		if ss.tenant == t && (group == 0 || ss.rs.RunnerGroupID == group) && (name == "" || strings.EqualFold(ss.rs.Name, name)) {
 			out.Value = append(out.Value, s.state.scaleSetView(ss))
@@ -186,8 +184,8 @@ func (s *Simulator) handleGetScaleSet(w http.ResponseWriter, r *http.Request) {
 
 // normalizeLabels fills the label type and uses the name when there are no labels, as the
 // service does.
-func normalizeLabels(name string, in []actions.Label) []actions.Label {
-	out := make([]actions.Label, 0, len(in)+1)
+func normalizeLabels(name string, in []Label) []Label {
+	out := make([]Label, 0, len(in)+1)
 	seen := map[string]bool{}
 	for _, l := range in {
 		if l.Name == "" || seen[strings.ToLower(l.Name)] {
@@ -200,13 +198,13 @@ func normalizeLabels(name string, in []actions.Label) []actions.Label {
 		out = append(out, l)
 	}
 	if len(out) == 0 {
-		out = append(out, actions.Label{Type: "System", Name: name})
+		out = append(out, Label{Type: "System", Name: name})
 	}
 	return out
 }
 
 func (s *Simulator) handleCreateScaleSet(w http.ResponseWriter, r *http.Request) {
-	var in actions.RunnerScaleSet
+	var in RunnerScaleSet
 	if err := decodeBody(r, &in); err != nil {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -242,7 +240,7 @@ func (s *Simulator) handleCreateScaleSet(w http.ResponseWriter, r *http.Request)
 	}
 	id := st.nextScaleSetID
 	st.nextScaleSetID++
-	ss := newScaleSet(t, actions.RunnerScaleSet{
+	ss := newScaleSet(t, RunnerScaleSet{
 		ID:                 id,
 		Name:               in.Name,
 		RunnerGroupID:      g.ID,
@@ -258,7 +256,7 @@ func (s *Simulator) handleCreateScaleSet(w http.ResponseWriter, r *http.Request)
 
 func (s *Simulator) handleUpdateScaleSet(w http.ResponseWriter, r *http.Request) {
 	var raw map[string]json.RawMessage
-	var in actions.RunnerScaleSet
+	var in RunnerScaleSet
 	errRaw := decodeBody(r, &raw)
 	if errRaw == nil && raw != nil {
 		b, _ := json.Marshal(raw)
@@ -330,10 +328,10 @@ func (s *Simulator) handleDeleteScaleSet(w http.ResponseWriter, r *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Simulator) sessionView(sess *session, o origins) actions.Session {
+func (s *Simulator) sessionView(sess *session, o origins) Session {
 	st := s.state
 	rs := st.scaleSetView(sess.scaleSet)
-	return actions.Session{
+	return Session{
 		SessionID:               sess.id,
 		OwnerName:               sess.owner,
 		RunnerScaleSet:          &rs,
@@ -344,10 +342,7 @@ func (s *Simulator) sessionView(sess *session, o origins) actions.Session {
 }
 
 func (s *Simulator) handleCreateSession(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		SessionID string `json:"sessionId"`
-		OwnerName string `json:"ownerName"`
-	}
+	var in SessionRequest
 	errBody := decodeBody(r, &in)
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -494,9 +489,9 @@ func (s *Simulator) holdPollLocked(w http.ResponseWriter, r *http.Request, sess 
 		}
 		if m := ss.nextMessage(lastID); m != nil {
 			m.delivered = true
-			out := actions.Message{
+			out := Message{
 				MessageID:   m.id,
-				MessageType: actions.MessageTypeJobMessages,
+				MessageType: MessageTypeJobMessages,
 				Body:        messageBody(m.jobs),
 				Statistics:  s.state.statsLocked(ss),
 			}
@@ -546,8 +541,8 @@ func (s *Simulator) handleAcquireJobs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if v := r.URL.Query().Get("api-version"); v != actions.APIVersion {
-		s.writeServiceError(w, http.StatusBadRequest, typeVersionMissing, "api-version="+actions.APIVersion+" is required.")
+	if v := r.URL.Query().Get("api-version"); v != APIVersion {
+		s.writeServiceError(w, http.StatusBadRequest, typeVersionMissing, "api-version="+APIVersion+" is required.")
 		return
 	}
 	if errBody != nil {
@@ -555,7 +550,7 @@ func (s *Simulator) handleAcquireJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	got := s.state.acquireLocked(sess.scaleSet, ids, s.clock.Now())
-	s.writeServiceJSON(w, http.StatusOK, actions.List[int64]{Count: len(got), Value: got})
+	s.writeServiceJSON(w, http.StatusOK, List[int64]{Count: len(got), Value: got})
 }
 
 func (s *Simulator) handleAcquirableJobs(w http.ResponseWriter, r *http.Request) {
@@ -569,9 +564,9 @@ func (s *Simulator) handleAcquirableJobs(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	out := actions.List[actions.JobMessage]{Value: []actions.JobMessage{}}
+	out := List[JobMessage]{Value: []JobMessage{}}
 	for _, j := range s.state.sortedActive(func(j *job) bool { return j.st.State == JobQueued && ss.matches(j) }) {
-		jm := jobMessage(actions.JobMessageAvailable, j)
+		jm := jobMessage(MessageJobAvailable, j)
 		jm.AcquireJobURL = s.tenantURLFor(r, t) + "_apis/runtime/runnerscalesets/" + itoa(ss.rs.ID) + "/acquirejobs"
 		out.Value = append(out.Value, jm)
 	}
@@ -584,7 +579,7 @@ func (s *Simulator) handleAcquirableJobs(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Simulator) handleGenerateJitConfig(w http.ResponseWriter, r *http.Request) {
-	var in actions.JitRunnerSetting
+	var in JITRunnerSetting
 	errBody := decodeBody(r, &in)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -618,8 +613,8 @@ func (s *Simulator) handleGenerateJitConfig(w http.ResponseWriter, r *http.Reque
 	ss.runners[rn.id] = rn
 	blob := jitConfig(s.tenantURLFor(r, t), ss, rn, in.WorkFolder)
 	st.jitConfigs[sha256.Sum256([]byte(blob))] = rn.id
-	s.writeServiceJSON(w, http.StatusOK, actions.JitConfig{
-		Runner:           &actions.RunnerReference{ID: rn.id, Name: rn.name, RunnerScaleSetID: ss.rs.ID},
+	s.writeServiceJSON(w, http.StatusOK, JITConfig{
+		Runner:           RunnerReference{ID: rn.id, Name: rn.name, RunnerScaleSetID: ss.rs.ID},
 		EncodedJITConfig: blob,
 	})
 }
@@ -634,8 +629,8 @@ func (s *Simulator) runnerLocked(r *http.Request, t *tenant) *runner {
 	return rn
 }
 
-func runnerRef(rn *runner) actions.RunnerReference {
-	return actions.RunnerReference{ID: rn.id, Name: rn.name, RunnerScaleSetID: rn.scaleSet.rs.ID}
+func runnerRef(rn *runner) RunnerReference {
+	return RunnerReference{ID: rn.id, Name: rn.name, RunnerScaleSetID: rn.scaleSet.rs.ID}
 }
 
 func (s *Simulator) handleGetRunner(w http.ResponseWriter, r *http.Request) {
@@ -661,13 +656,13 @@ func (s *Simulator) handleGetRunnerByName(w http.ResponseWriter, r *http.Request
 		return
 	}
 	name := r.URL.Query().Get("agentName")
-	out := actions.List[actions.RunnerReference]{Value: []actions.RunnerReference{}}
+	out := List[RunnerReference]{Value: []RunnerReference{}}
 	for _, rn := range s.state.runners {
 		if rn.scaleSet.tenant == t && (name == "" || strings.EqualFold(rn.name, name)) {
 			out.Value = append(out.Value, runnerRef(rn))
 		}
 	}
-	slices.SortFunc(out.Value, func(a, b actions.RunnerReference) int { return a.ID - b.ID })
+	slices.SortFunc(out.Value, func(a, b RunnerReference) int { return a.ID - b.ID })
 	out.Count = len(out.Value)
 	s.writeServiceJSON(w, http.StatusOK, out)
 }

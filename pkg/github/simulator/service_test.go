@@ -34,7 +34,7 @@ import (
 
 func TestAdminCallsNeedTokenAndAPIVersion(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AdminTokenTTL: 5 * time.Minute})
+	sim := newSim(t, Options{Clock: fc, AdminTokenTTL: 5 * time.Minute})
 	tc := register(t, sim, "acme")
 	other := register(t, sim, "other")
 	path := "_apis/runtime/runnergroups/?groupName=Default"
@@ -73,7 +73,7 @@ func TestAdminCallsNeedTokenAndAPIVersion(t *testing.T) {
 }
 
 func TestRunnerGroups(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	get := func(name string) actions.List[actions.RunnerGroup] {
 		r := tc.admin("GET", "_apis/runtime/runnergroups/?groupName="+name, nil)
@@ -99,7 +99,7 @@ func TestRunnerGroups(t *testing.T) {
 }
 
 func TestScaleSetCRUD(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 
 	// The exact body ARC HEAD sends, including the fields Go's encoder emits for "empty".
@@ -186,7 +186,7 @@ func TestScaleSetCRUD(t *testing.T) {
 }
 
 func TestDeleteScaleSetRefusedWhileAJobRuns(t *testing.T) {
-	sim := New(t, Options{LongPollHold: time.Minute})
+	sim := newSim(t, Options{LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -215,7 +215,7 @@ func TestDeleteScaleSetRefusedWhileAJobRuns(t *testing.T) {
 }
 
 func TestSessionLifecycle(t *testing.T) {
-	sim := New(t, Options{LongPollHold: time.Minute})
+	sim := newSim(t, Options{LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	base := "_apis/runtime/runnerscalesets/" + strconv.Itoa(rs.ID) + "/sessions"
@@ -277,7 +277,7 @@ func TestSessionLifecycle(t *testing.T) {
 func TestQueueTokenExpiryAndRefresh(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
 	// The queue token runs out before the session idles out: it must still be there to refresh.
-	sim := New(t, Options{Clock: fc, QueueTokenTTL: 3 * time.Minute, AdminTokenTTL: time.Hour, LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{Clock: fc, QueueTokenTTL: 3 * time.Minute, AdminTokenTTL: time.Hour, LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -316,7 +316,7 @@ func TestQueueTokenExpiryAndRefresh(t *testing.T) {
 }
 
 func TestLongPollAnswers202WhenIdle(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 100 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 100 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	qc := tc.createSession(tc.createScaleSet("linux").ID)
 	begin := time.Now()
@@ -331,7 +331,7 @@ func TestLongPollAnswers202WhenIdle(t *testing.T) {
 }
 
 func TestLongPollWakesAsSoonAsAMessageExists(t *testing.T) {
-	sim := New(t, Options{LongPollHold: time.Minute})
+	sim := newSim(t, Options{LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -350,7 +350,7 @@ func TestLongPollWakesAsSoonAsAMessageExists(t *testing.T) {
 }
 
 func TestMessagesAreDoubleEncodedAndRedeliveredUntilDeleted(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -429,7 +429,7 @@ func TestMessagesAreDoubleEncodedAndRedeliveredUntilDeleted(t *testing.T) {
 }
 
 func TestBatchesHoldAtMost50JobMessages(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	for range 120 {
@@ -482,7 +482,7 @@ func TestBatchesHoldAtMost50JobMessages(t *testing.T) {
 }
 
 func TestCapacityLimitsAssignment(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -536,7 +536,7 @@ func TestCapacityLimitsAssignment(t *testing.T) {
 }
 
 func TestAcquireReturnsOnlyTheAcquiredSubset(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	a := tc.createScaleSet("a", "linux")
 	b := tc.createScaleSet("b", "linux")
@@ -561,7 +561,7 @@ func TestAcquireReturnsOnlyTheAcquiredSubset(t *testing.T) {
 }
 
 func TestJobLifecycleAndStatistics(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -590,7 +590,7 @@ func TestJobLifecycleAndStatistics(t *testing.T) {
 	if err := sim.CompleteRunnerJob(rn.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	if s := stats(t, sim, rs.ID); s != (actions.Statistics{}) {
+	if s := stats(t, sim, rs.ID); s != (Statistics{}) {
 		t.Errorf("after completion: %+v, want all zero (the ephemeral runner is gone)", s)
 	}
 	jobs := qc.drain()
@@ -616,7 +616,7 @@ func TestJobLifecycleAndStatistics(t *testing.T) {
 
 func TestAssignTimeoutCancelsAndRequeuesAtMostThreeTimes(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AssignTimeout: 2 * time.Minute, ReofferAfter: -1, AdminTokenTTL: time.Hour, LongPollHold: time.Minute})
+	sim := newSim(t, Options{Clock: fc, AssignTimeout: 2 * time.Minute, ReofferAfter: -1, AdminTokenTTL: time.Hour, LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -666,7 +666,7 @@ func TestAssignTimeoutCancelsAndRequeuesAtMostThreeTimes(t *testing.T) {
 
 func TestReofferLostJobs(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, ReofferAfter: time.Minute, AdminTokenTTL: time.Hour, LongPollHold: time.Minute})
+	sim := newSim(t, Options{Clock: fc, ReofferAfter: time.Minute, AdminTokenTTL: time.Hour, LongPollHold: time.Minute})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	qc := tc.createSession(rs.ID)
@@ -681,7 +681,7 @@ func TestReofferLostJobs(t *testing.T) {
 }
 
 func TestScopeIsolation(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	type set struct {
 		tc *tenantClient
 		qc *queueClient
@@ -718,7 +718,7 @@ func TestScopeIsolation(t *testing.T) {
 }
 
 func TestJITConfigAndRunners(t *testing.T) {
-	sim := New(t, Options{LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	jit := tc.generateJIT(rs.ID, "runner-a")
@@ -804,7 +804,7 @@ func TestJITConfigAndRunners(t *testing.T) {
 }
 
 func TestAcquirableJobs(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("linux")
 	path := "_apis/runtime/runnerscalesets/" + strconv.Itoa(rs.ID) + "/acquirablejobs"
@@ -820,7 +820,7 @@ func TestAcquirableJobs(t *testing.T) {
 }
 
 func TestResponseBOM(t *testing.T) {
-	sim := New(t, Options{ResponseBOM: true})
+	sim := newSim(t, Options{ResponseBOM: true})
 	tc := register(t, sim, "acme")
 	r := tc.admin("GET", "_apis/runtime/runnergroups/?groupName=Default", nil)
 	if !bytes.HasPrefix(r.body, bom) {

@@ -46,7 +46,7 @@ func liveSessions(sim *Simulator) int {
 // created, and the old id gets GitHub's answers for a session it does not know.
 func TestKilledListenersSessionExpires(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AdminTokenTTL: time.Hour, LongPollHold: 50 * time.Millisecond})
+	sim := newSim(t, Options{Clock: fc, AdminTokenTTL: time.Hour, LongPollHold: 50 * time.Millisecond})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("dev")
 	old := tc.createSession(rs.ID)
@@ -91,7 +91,7 @@ func TestKilledListenersSessionExpires(t *testing.T) {
 // the session alive however long it is held.
 func TestUsedSessionsDoNotExpire(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AdminTokenTTL: time.Hour, QueueTokenTTL: time.Hour, LongPollHold: 10 * time.Second})
+	sim := newSim(t, Options{Clock: fc, AdminTokenTTL: time.Hour, QueueTokenTTL: time.Hour, LongPollHold: 10 * time.Second})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("dev")
 	qc := tc.createSession(rs.ID)
@@ -131,7 +131,7 @@ func TestUsedSessionsDoNotExpire(t *testing.T) {
 // simulator's clock.
 func TestTimekeeperEndsIdleSessions(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AdminTokenTTL: time.Hour, SessionIdleTimeout: time.Minute, ReofferAfter: -1})
+	sim := newSim(t, Options{Clock: fc, AdminTokenTTL: time.Hour, SessionIdleTimeout: time.Minute, ReofferAfter: -1})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("dev")
 	tc.createSession(rs.ID)
@@ -145,7 +145,7 @@ func TestTimekeeperEndsIdleSessions(t *testing.T) {
 
 func TestSessionIdleTimeoutSettings(t *testing.T) {
 	fc := testingclock.NewFakeClock(time.Now())
-	sim := New(t, Options{Clock: fc, AdminTokenTTL: 48 * time.Hour, SessionIdleTimeout: -1})
+	sim := newSim(t, Options{Clock: fc, AdminTokenTTL: 48 * time.Hour, SessionIdleTimeout: -1})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("dev")
 	tc.createSession(rs.ID)
@@ -169,7 +169,7 @@ func TestSessionIdleTimeoutSettings(t *testing.T) {
 	if s, _ := cc.UpdateSettings(Settings{}); s.SessionIdleTimeout != time.Hour {
 		t.Errorf("an empty update changed the timeout: %+v", s)
 	}
-	if d := New(t, Options{}).SessionIdleTimeout(); d != DefaultSessionIdleTimeout {
+	if d := newSim(t, Options{}).SessionIdleTimeout(); d != DefaultSessionIdleTimeout {
 		t.Errorf("default timeout %s, want %s", d, DefaultSessionIdleTimeout)
 	}
 	r := call(t, "PATCH", sim.URL()+"/_sim/settings", "", `{"sessionIdleTimeout":"soon"}`)

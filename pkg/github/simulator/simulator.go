@@ -24,14 +24,11 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
-
-	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
 // DefaultPAT is the personal access token accepted when Options.PATs and Options.Tokens are
@@ -115,7 +112,7 @@ type Options struct {
 	// poll keeps it alive. Default DefaultSessionIdleTimeout; negative: sessions never expire.
 	SessionIdleTimeout time.Duration
 	// MinRunnerVersion is the oldest runner version that may connect (ConnectRunnerVersion);
-	// older ones are refused as GitHub refuses them. Default actions.MinRunnerVersion
+	// older ones are refused as GitHub refuses them. Default DefaultMinRunnerVersion
 	// (2.329.0, enforced by GitHub since 2026-09-25); "0.0.0" lets every version in.
 	MinRunnerVersion string
 	// ResponseBOM prefixes every Actions Service JSON answer with a UTF-8 byte order mark,
@@ -202,7 +199,7 @@ func Start(o Options) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := actions.ParseRunnerVersion(o.MinRunnerVersion); err != nil {
+	if _, err := parseRunnerVersion(o.MinRunnerVersion); err != nil {
 		return nil, fmt.Errorf("simulator: MinRunnerVersion: %w", err)
 	}
 	apps, err := parseApps(o.Apps)
@@ -303,17 +300,6 @@ func (s *Simulator) prepareServing(lns []net.Listener) error {
 	return nil
 }
 
-// New starts a simulator for a test and closes it when the test ends.
-func New(t testing.TB, o Options) *Simulator {
-	t.Helper()
-	s, err := Start(o)
-	if err != nil {
-		t.Fatalf("starting the GitHub simulator: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
 func withDefaults(o Options) Options {
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
@@ -344,7 +330,7 @@ func withDefaults(o Options) Options {
 	}
 	o.SessionIdleTimeout = sessionIdleOrDefault(o.SessionIdleTimeout)
 	if o.MinRunnerVersion == "" {
-		o.MinRunnerVersion = actions.MinRunnerVersion
+		o.MinRunnerVersion = DefaultMinRunnerVersion
 	}
 	if o.RESTRateLimit <= 0 {
 		o.RESTRateLimit = DefaultRESTRateLimit

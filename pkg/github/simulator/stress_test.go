@@ -33,7 +33,7 @@ import (
 // runners that come and go, jobs queued all along and faults on the queue, and checks that
 // every job completes and the statistics stay consistent at every moment.
 func TestConcurrentListenersAndRunners(t *testing.T) {
-	sim := simulator.New(t, simulator.Options{LongPollHold: 100 * time.Millisecond, Seed: 1})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 100 * time.Millisecond, Seed: 1})
 	tn := simtest.Register(t, sim, "acme")
 	sim.InjectFault(simulator.Fault{Endpoint: simulator.EPGetMessage, Status: 401, Probability: 0.1})
 	const sets, jobsPerSet, capacity = 3, 40, 4

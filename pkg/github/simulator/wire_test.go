@@ -34,7 +34,7 @@ type envelope struct {
 // TestErrorEnvelopesAsGitHubWritesThem: assembly-qualified type names, the class name as
 // typeKey, and GitHub's wording where the reference gives it.
 func TestErrorEnvelopesAsGitHubWritesThem(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	rs := tc.createScaleSet("dev")
 	base := "_apis/runtime/runnerscalesets/" + strconv.Itoa(rs.ID)
@@ -120,7 +120,7 @@ func TestTypeKey(t *testing.T) {
 // serves it at its cleaned path instead of redirecting (ServeMux's 307), query and trailing
 // slash kept.
 func TestPathsWithDoubleSlashesAreServed(t *testing.T) {
-	sim := New(t, Options{})
+	sim := newSim(t, Options{})
 	tc := register(t, sim, "acme")
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 

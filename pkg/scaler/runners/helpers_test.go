@@ -91,6 +91,8 @@ func (f *fakeGitHub) GetRunnerByName(_ context.Context, name string) (*actions.R
 
 func (f *fakeGitHub) ListRunners(context.Context) ([]ghrest.Runner, error) { return f.listed, nil }
 
+func (f *fakeGitHub) RateLimitedUntil(string) time.Time { return time.Time{} }
+
 func (f *fakeGitHub) GetRunnerGroupByName(context.Context, string) (*actions.RunnerGroup, error) {
 	return &actions.RunnerGroup{ID: 1}, nil
 }

@@ -36,6 +36,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+	"actions.dev/runnerset-apiserver/pkg/github/simulator/simtest"
 	"actions.dev/runnerset-apiserver/pkg/runneremulator"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
@@ -47,7 +48,7 @@ import (
 func TestRunnerTooOldAgainstTheSimulator(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim := simulator.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
 	kube := kubefake.NewClientset(
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: contract.StorageName("rs"), Namespace: "ns", UID: "cm-uid"}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pat", Namespace: "ns"}, Data: map[string][]byte{"github_token": []byte(simulator.DefaultPAT)}})

@@ -18,6 +18,7 @@ package session
 
 import (
 	"context"
+	"time"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
@@ -40,6 +41,10 @@ type ScaleSetClient interface {
 	// ListRunners lists the runners GitHub's REST API shows for the config URL's scope, with
 	// conditional requests: an unchanged list costs no rate limit.
 	ListRunners(ctx context.Context) ([]ghrest.Runner, error)
+	// RateLimitedUntil is when GitHub's rate limit of these credentials on api
+	// (ratelimit.APIREST or ratelimit.APIActions) ends; zero while calls to it are sent. Until
+	// then every call to api fails at once with a *ratelimit.Error.
+	RateLimitedUntil(api string) time.Time
 }
 
 // MessageSession is one open message session: the long poll and what goes with it.

@@ -44,7 +44,7 @@ type Demand struct {
 	Jobs []actions.JobMessage
 	// LastMessage is when the last message arrived.
 	LastMessage *metav1.Time
-	// Conditions are GitHubAuthenticated, ScaleSetRegistered and SessionActive.
+	// Conditions are GitHubAuthenticated, ScaleSetRegistered, SessionActive and RateLimited.
 	Conditions []metav1.Condition
 	// FailingSince is when GitHub calls of the session started failing; zero while they work.
 	FailingSince time.Time

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"golang.org/x/net/http/httpproxy"
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/actions/httpretry"
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
 	"actions.dev/runnerset-apiserver/pkg/github/ghrest"
+	"actions.dev/runnerset-apiserver/pkg/github/ratelimit"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
 )
 
@@ -53,6 +55,9 @@ type SecretFactory struct {
 	// whatever hosts GitHub sends it on to. It keeps tenants from pointing this server, and its
 	// network position, at arbitrary hosts. Nil allows any.
 	Hosts *hostallow.List
+	// RateLimits shares what GitHub says of its rate limits between the clients of one
+	// credential; nil means one registry of this factory's own.
+	RateLimits *ratelimit.Registry
 
 	mu    sync.Mutex
 	cache map[string]cachedClient
@@ -165,8 +170,16 @@ func (f *SecretFactory) build(rs *v1alpha1.RunnerSet, in inputs) (*sessionClient
 			return nil, fmt.Errorf("githubServerTLS: no PEM certificate in ConfigMap key %s", rs.Spec.GitHubServerTLS.CertificateFrom.ConfigMapKeyRef.Key)
 		}
 	}
-	// Every request, to whatever host GitHub names, passes the host check before it is sent.
-	transport := f.Hosts.Transport(httpretry.NewTransport(httpretry.TransportOptions{Proxy: proxy, RootCAs: roots}))
+	cu, err := configurl.Parse(rs.Spec.GitHubConfigURL)
+	if err != nil {
+		return nil, err
+	}
+	// Every request, to whatever host GitHub names, passes the host check before it is sent, and
+	// first the credential's rate-limit gate: the token chain, the Actions client and the runner
+	// list share this transport, so no call of any of them reaches a GitHub that rate-limits the
+	// credential, and each of them teaches the gate what GitHub answers.
+	gate := f.rateLimits().Gate(credentialKey(creds), cu.APIBase())
+	transport := gate.Transport(f.Hosts.Transport(httpretry.NewTransport(httpretry.TransportOptions{Proxy: proxy, RootCAs: roots})))
 	tokens, err := auth.NewTokenSource(auth.Config{
 		ConfigURL: rs.Spec.GitHubConfigURL, Credentials: creds, Transport: transport,
 		UserAgent: f.UserAgent, Clock: f.Clock,
@@ -178,11 +191,28 @@ func (f *SecretFactory) build(rs *v1alpha1.RunnerSet, in inputs) (*sessionClient
 	if err != nil {
 		return nil, err
 	}
-	cu, err := configurl.Parse(rs.Spec.GitHubConfigURL)
-	if err != nil {
-		return nil, err
+	return &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), configURL: cu, gate: gate}, nil
+}
+
+func (f *SecretFactory) rateLimits() *ratelimit.Registry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.RateLimits == nil {
+		f.RateLimits = &ratelimit.Registry{Clock: f.Clock}
 	}
-	return &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), configURL: cu}, nil
+	return f.RateLimits
+}
+
+// credentialKey names a credential for the rate-limit gates without holding it: GitHub counts a
+// token's calls, or an App installation's.
+func credentialKey(c *auth.Credentials) string {
+	h := sha256.New()
+	if c.App != nil {
+		fmt.Fprintf(h, "app\x00%s\x00%d", c.App.AppID, c.App.InstallationID)
+	} else {
+		fmt.Fprintf(h, "token\x00%s", c.Token)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func fingerprint(rs *v1alpha1.RunnerSet, secret *corev1.Secret, proxySecrets []*corev1.Secret, ca []byte) string {
@@ -242,7 +272,10 @@ type sessionClient struct {
 	*actions.Client
 	lister    *ghrest.Lister
 	configURL *configurl.ConfigURL
+	gate      *ratelimit.Gate
 }
+
+func (c *sessionClient) RateLimitedUntil(api string) time.Time { return c.gate.Until(api) }
 
 func (c *sessionClient) ListRunners(ctx context.Context) ([]ghrest.Runner, error) {
 	l, err := c.lister.ListRunners(ctx, c.configURL)

@@ -28,12 +28,14 @@ import (
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
+	"actions.dev/runnerset-apiserver/pkg/github/ratelimit"
 	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 )
 
 // pollAll long-polls until the session ends or the RunnerSet goes; it returns why GitHub ended
-// the session (nil when the RunnerSet is being deleted).
-func (s *Session) pollAll(ctx context.Context, session MessageSession, scaleSetID int) error {
+// the session (nil when the RunnerSet is being deleted). While the Actions Service rate-limits
+// the credentials it neither polls nor handles a message, and keeps the session.
+func (s *Session) pollAll(ctx context.Context, client ScaleSetClient, session MessageSession, scaleSetID int) error {
 	var lastID int64
 	malformed := 0
 	for {
@@ -41,11 +43,21 @@ func (s *Session) pollAll(ctx context.Context, session MessageSession, scaleSetI
 		if rs == nil || rs.DeletionTimestamp != nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if s.holdBack(ctx, rs, client, nil) {
+			continue
+		}
 		msg, polled, err := s.pollOnce(ctx, session, lastID, MaxCapacity(rs.Spec.MaxRunners))
 		switch {
 		case errors.Is(err, errInterrupted), errors.Is(err, actions.ErrEmptyResponse):
 			// maxRunners changed (poll again with the new capacity), or the broker answered 200
 			// with no body: nothing to do.
+			continue
+		case errors.Is(err, ratelimit.ErrRateLimited) && ctx.Err() == nil:
+			// Not the session's end: poll again in it once the limit is over.
+			s.holdBack(ctx, rs, client, err)
 			continue
 		case errors.Is(err, actions.ErrMalformedMessage) && ctx.Err() == nil:
 			malformed++
@@ -56,7 +68,7 @@ func (s *Session) pollAll(ctx context.Context, session MessageSession, scaleSetI
 			return err
 		case err != nil:
 			if ctx.Err() == nil {
-				s.gitHubError(rs, err)
+				s.gitHubError(rs, client, err)
 				s.event(rs, corev1.EventTypeWarning, "SessionLost", "Lost the message session: %v", err)
 			}
 			return err
@@ -67,7 +79,11 @@ func (s *Session) pollAll(ctx context.Context, session MessageSession, scaleSetI
 		}
 		malformed = 0
 		s.ok()
-		jobs, err := s.handleMessage(ctx, session, rs, msg)
+		jobs, err := s.handleMessage(ctx, client, session, rs, msg)
+		if errors.Is(err, ratelimit.ErrRateLimited) && ctx.Err() == nil {
+			s.holdBack(ctx, rs, client, err) // not acknowledged: it comes again, after the limit
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -113,24 +129,31 @@ func (s *Session) skipMalformed(ctx context.Context, rs *v1alpha1.RunnerSet, err
 
 // handleMessage acknowledges a message, acquires the jobs it offers and publishes what it says.
 // The message is parsed once; a body that does not parse is skipped, not fatal: the statistics
-// still tell how many runners are needed.
-func (s *Session) handleMessage(ctx context.Context, session MessageSession, rs *v1alpha1.RunnerSet, msg *actions.Message) ([]actions.JobMessage, error) {
+// still tell how many runners are needed. An error means the message was not acknowledged, and
+// comes again (errHeldBack: the Actions Service rate-limits the credentials).
+func (s *Session) handleMessage(ctx context.Context, client ScaleSetClient, session MessageSession, rs *v1alpha1.RunnerSet, msg *actions.Message) ([]actions.JobMessage, error) {
 	logger := klog.FromContext(ctx)
 	jobs, err := msg.JobMessages()
 	if err != nil {
 		logger.Error(err, "Skipping undecodable job messages", "messageID", msg.MessageID)
 	}
-	if err := session.DeleteMessage(ctx, msg.MessageID); err != nil {
-		return nil, fmt.Errorf("acknowledging message %d: %w", msg.MessageID, err)
+	if err := s.ack(ctx, client, session, msg.MessageID); err != nil {
+		return nil, err
 	}
 	started := s.cfg.Clock.Now()
 	defer func() { metrics.MessageLatency.Observe(s.cfg.Clock.Since(started).Seconds()) }()
 	if ids := actions.RequestIDs(jobs); len(ids) > 0 {
 		acquired, err := session.AcquireJobs(ctx, ids)
-		if err != nil {
+		switch {
+		case errors.Is(err, ratelimit.ErrRateLimited):
+			// Not acquired, the jobs stay available: the service offers them to other scale
+			// sets, and to this one again later. The message's other news is handled below.
+			logger.Info("Not acquiring jobs while GitHub rate-limits the credentials", "offered", len(ids), "err", err)
+		case err != nil:
 			return nil, fmt.Errorf("acquiring %d jobs: %w", len(ids), err)
+		default:
+			logger.V(2).Info("Acquired jobs", "offered", len(ids), "acquired", len(acquired))
 		}
-		logger.V(2).Info("Acquired jobs", "offered", len(ids), "acquired", len(acquired))
 	}
 	for _, j := range jobs {
 		metrics.RecordJob(rs, j)
@@ -149,6 +172,19 @@ func (s *Session) handleMessage(ctx context.Context, session MessageSession, rs 
 	s.state.LastMessage = &now
 	s.emit()
 	return jobs, nil
+}
+
+// ack acknowledges a message, unless the Actions Service rate-limits the credentials: then the
+// message stays in the queue, neither acknowledged nor acted on, so none of its news is lost and
+// the jobs it offers stay available (not acquired) for other scale sets until it comes again.
+func (s *Session) ack(ctx context.Context, client ScaleSetClient, session MessageSession, id int64) error {
+	if client.RateLimitedUntil(ratelimit.APIActions).After(s.cfg.Clock.Now()) {
+		return errHeldBack
+	}
+	if err := session.DeleteMessage(ctx, id); err != nil {
+		return fmt.Errorf("acknowledging message %d: %w", id, err)
+	}
+	return nil
 }
 
 // ValidStatistics refuses counts no service sends: a negative count would be taken for fewer

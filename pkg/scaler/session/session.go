@@ -85,7 +85,7 @@ func (s *Session) Run(ctx context.Context) {
 			return
 		}
 		failures++
-		delay := backoff(failures, err)
+		delay := s.retryDelay(failures, err)
 		logger.Info("GitHub session ended; retrying", "err", err, "retryIn", delay)
 		s.emit() // the status says why
 		select {
@@ -134,7 +134,7 @@ func (s *Session) listen(ctx context.Context) error {
 		return err
 	}
 	started := s.cfg.Clock.Now()
-	lost := s.pollAll(ctx, session, ss.ID)
+	lost := s.pollAll(ctx, client, session, ss.ID)
 	if ctx.Err() != nil {
 		lost = nil // stopped, not lost
 	}
@@ -159,6 +159,7 @@ func (s *Session) connect(ctx context.Context, rs *v1alpha1.RunnerSet) (ScaleSet
 	}
 	s.ok()
 	s.authenticated(rs)
+	s.noteRateLimits(rs, s.rateLimits(client, nil))
 	s.state.Client = client
 	return client, group, nil
 }
@@ -173,8 +174,8 @@ func (s *Session) register(ctx context.Context, client ScaleSetClient, rs *v1alp
 		s.event(rs, corev1.EventTypeWarning, ReasonScaleSetNameTaken, "%v", err)
 		return nil, err
 	case err != nil:
-		s.gitHubError(rs, err)
-		s.setCondition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionFalse, ReasonGitHubUnreachable, err.Error())
+		s.gitHubError(rs, client, err)
+		s.setCondition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionFalse, unreachable(err), err.Error())
 		return nil, err
 	}
 	s.state.ScaleSetID, s.state.RunnerGroupID = ss.ID, group.ID
@@ -200,8 +201,8 @@ func (s *Session) open(ctx context.Context, client ScaleSetClient, rs *v1alpha1.
 			"another listener holds this scale set's session; retrying until it is released or expires")
 		return nil, err
 	case err != nil:
-		s.gitHubError(rs, err)
-		s.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonGitHubUnreachable, err.Error())
+		s.gitHubError(rs, client, err)
+		s.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, unreachable(err), err.Error())
 		if errors.Is(err, actions.ErrScaleSetNotFound) {
 			s.scaleSetLost(rs, scaleSetID)
 		}
@@ -223,7 +224,7 @@ func (s *Session) open(ctx context.Context, client ScaleSetClient, rs *v1alpha1.
 func (s *Session) closeSession(ctx context.Context, session MessageSession, lost error) {
 	switch {
 	case lost != nil && !errors.Is(lost, actions.ErrSessionNotFound) && !errors.Is(lost, actions.ErrScaleSetNotFound):
-		s.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonGitHubUnreachable, "lost the message session: "+lost.Error())
+		s.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, unreachable(lost), "lost the message session: "+lost.Error())
 	case lost != nil:
 		s.setCondition(v1alpha1.ConditionSessionActive, metav1.ConditionFalse, ReasonSessionLost, "GitHub ended the message session; opening a new one")
 	default:

@@ -32,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
@@ -62,6 +63,17 @@ type fakeGitHub struct {
 	closeErr error    // what Close answers
 	acquired []int64
 	scaleSet *actions.RunnerScaleSet
+	// limits are the rate limits RateLimitedUntil tells, per API.
+	limits map[string]time.Time
+	// groupErr is what GetRunnerGroupByName answers.
+	groupErr error
+	// acquireErr is what AcquireJobs answers; acked are the messages deleted, lastIDs the
+	// lastMessageId of every poll; onPoll and onAcquire run as a poll or an acquisition answers.
+	acquireErr error
+	acked      []int64
+	lastIDs    []int64
+	onPoll     func(f *fakeGitHub)
+	onAcquire  func(f *fakeGitHub)
 }
 
 func (f *fakeGitHub) ForRunnerSet(context.Context, *v1alpha1.RunnerSet) (ScaleSetClient, error) {
@@ -69,6 +81,11 @@ func (f *fakeGitHub) ForRunnerSet(context.Context, *v1alpha1.RunnerSet) (ScaleSe
 }
 
 func (f *fakeGitHub) GetRunnerGroupByName(context.Context, string) (*actions.RunnerGroup, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.groupErr != nil {
+		return nil, f.groupErr
+	}
 	return &actions.RunnerGroup{ID: 1, Name: "Default"}, nil
 }
 
@@ -105,6 +122,12 @@ func (f *fakeGitHub) RemoveRunner(context.Context, int) error { return nil }
 
 func (f *fakeGitHub) ListRunners(context.Context) ([]ghrest.Runner, error) { return nil, nil }
 
+func (f *fakeGitHub) RateLimitedUntil(api string) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.limits[api]
+}
+
 func (f *fakeGitHub) OpenSession(context.Context, int, string) (MessageSession, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -135,12 +158,16 @@ func (s *fakeSession) Session() *actions.Session {
 	return &actions.Session{SessionID: s.id, Statistics: &actions.Statistics{}}
 }
 
-func (s *fakeSession) GetMessage(ctx context.Context, _ int64, capacity int) (*actions.Message, error) {
+func (s *fakeSession) GetMessage(ctx context.Context, lastID int64, capacity int) (*actions.Message, error) {
 	s.f.mu.Lock()
 	s.f.capacities = append(s.f.capacities, capacity)
+	s.f.lastIDs = append(s.f.lastIDs, lastID)
 	if len(s.f.polls) > 0 {
 		p := s.f.polls[0]
 		s.f.polls = s.f.polls[1:]
+		if s.f.onPoll != nil {
+			s.f.onPoll(s.f)
+		}
 		s.f.mu.Unlock()
 		return p.msg, p.err
 	}
@@ -149,11 +176,22 @@ func (s *fakeSession) GetMessage(ctx context.Context, _ int64, capacity int) (*a
 	return nil, ctx.Err()
 }
 
-func (s *fakeSession) DeleteMessage(context.Context, int64) error { return nil }
+func (s *fakeSession) DeleteMessage(_ context.Context, id int64) error {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	s.f.acked = append(s.f.acked, id)
+	return nil
+}
 
 func (s *fakeSession) AcquireJobs(_ context.Context, ids []int64) ([]int64, error) {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
+	if s.f.onAcquire != nil {
+		s.f.onAcquire(s.f)
+	}
+	if s.f.acquireErr != nil {
+		return nil, s.f.acquireErr
+	}
 	s.f.acquired = append(s.f.acquired, ids...)
 	return ids, nil
 }
@@ -177,13 +215,19 @@ type harness struct {
 
 func newHarness(t *testing.T, gh *fakeGitHub) *harness {
 	t.Helper()
+	return newHarnessWith(t, gh, clock.RealClock{}, nil)
+}
+
+// newHarnessWith is newHarness with a clock and an event recorder.
+func newHarnessWith(t *testing.T, gh *fakeGitHub, clk clock.Clock, recorder record.EventRecorder) *harness {
+	t.Helper()
 	h := &harness{gh: gh}
 	h.rs.Store(&v1alpha1.RunnerSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "rs", Namespace: "ns", UID: "uid", Generation: 1},
 		Spec:       v1alpha1.RunnerSetSpec{GitHubConfigURL: "https://github.com/acme", GitHubConfigSecret: "s", RunnerScaleSetName: "rs", MaxRunners: ptr.To[int32](3)},
 	})
 	alive := func(context.Context, Owner) (bool, error) { return true, nil }
-	cfg := Config{GitHub: gh, Registrar: &Registrar{Claims: NewClaims(fake.NewClientset().CoreV1(), "srv", alive)}, Clock: clock.RealClock{}, Identity: "me"}
+	cfg := Config{GitHub: gh, Registrar: &Registrar{Claims: NewClaims(fake.NewClientset().CoreV1(), "srv", alive)}, Clock: clk, Recorder: recorder, Identity: "me"}
 	h.s = New(cfg, h.rs.Load, Demand{}, func(d Demand) {
 		h.mu.Lock()
 		defer h.mu.Unlock()

@@ -35,13 +35,14 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
+	"actions.dev/runnerset-apiserver/pkg/github/simulator/simtest"
 )
 
 // TestSessionAgainstTheSimulator: the session over the real client and the simulator's real
 // protocol registers the scale set, opens a message session, acquires a queued job and publishes
 // the statistics and the job's start and end; stopped, it closes the session on GitHub.
 func TestSessionAgainstTheSimulator(t *testing.T) {
-	sim := simulator.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
 	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pat", Namespace: "ns"},
 		Data: map[string][]byte{"github_token": []byte(simulator.DefaultPAT)}})
 	rs := &v1alpha1.RunnerSet{
@@ -112,7 +113,7 @@ func TestSessionAgainstTheSimulator(t *testing.T) {
 // service, expires the idle session.
 func TestSessionConflictUntilTheOldSessionExpires(t *testing.T) {
 	simClock := testingclock.NewFakeClock(time.Now())
-	sim := simulator.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond, Clock: simClock, AdminTokenTTL: time.Hour})
+	sim := simtest.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond, Clock: simClock, AdminTokenTTL: time.Hour})
 	kube := fake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pat", Namespace: "ns"},
 		Data: map[string][]byte{"github_token": []byte(simulator.DefaultPAT)}})
 	rs := &v1alpha1.RunnerSet{

@@ -49,6 +49,10 @@ const (
 	ConditionScaleSetRegistered = "ScaleSetRegistered"
 	// ConditionSessionActive is true while a message session with the Actions Service is open.
 	ConditionSessionActive = "SessionActive"
+	// ConditionRateLimited is true while GitHub rate-limits the credentials and calls to the
+	// API it limits (the GitHub REST API or the Actions Service) are held back; the message names
+	// the API and when the limit ends.
+	ConditionRateLimited = "RateLimited"
 	// ConditionOrphanRunners is true when runners exist on one side only (GitHub or cluster).
 	ConditionOrphanRunners = "OrphanRunners"
 	// ConditionPodsFailing is true when runner pods fail to start or exit with an error.

@@ -23,6 +23,10 @@ limitations under the License.
 // Every response the loop returns has its body read completely and replaced by an in-memory
 // reader, so that a retry predicate can look at the body (for example to retry an empty 200) and
 // the per-attempt timeout ends with the attempt.
+//
+// A rate limit (a *ratelimit.Error, from a ratelimit.Gate below or recognized in the answer) is
+// waited out inline only when it ends within WaitMax; a longer one is returned at once, so that
+// no call sleeps for the minutes or the hour GitHub may ask for, and the caller decides.
 package httpretry
 
 import (
@@ -36,12 +40,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"k8s.io/utils/clock"
 
+	"actions.dev/runnerset-apiserver/pkg/github/ratelimit"
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
 )
 
@@ -147,8 +151,8 @@ func StripBOM(b []byte) []byte {
 // way: redirect loops, an unsupported scheme, an invalid header and certificate errors.
 func retryableError(err error) bool {
 	var nr errNoRetry
-	if err == nil || errors.As(err, &nr) || errors.Is(err, hostallow.ErrNotAllowed) {
-		return false // a refused host stays refused
+	if err == nil || errors.As(err, &nr) || errors.Is(err, hostallow.ErrNotAllowed) || errors.Is(err, ratelimit.ErrRateLimited) {
+		return false // a refused host stays refused; a rate limit is waited out by Do, or not at all
 	}
 	var (
 		unknownAuthority x509.UnknownAuthorityError
@@ -186,9 +190,10 @@ type Result struct {
 
 // Do sends the request built by newReq until it succeeds, retry says no, the retries are used up or
 // ctx ends. When a response was received it is returned (also a failed one after the last
-// attempt) with its body fully read; the caller interprets the status. An error is returned only
+// attempt) with its body fully read; the caller interprets the status. An error is returned
 // when no response came back (transport error, timeout, cancellation), wrapped with the number of
-// attempts.
+// attempts, and for a rate limit: a *ratelimit.Error (errors.Is ratelimit.ErrRateLimited) once it
+// cannot be waited out within WaitMax, or the retries are used up.
 func (p Policy) Do(ctx context.Context, d Doer, newReq RequestFunc, retry Retryable) (*http.Response, Result, error) {
 	if retry == nil {
 		retry = DefaultRetryable
@@ -208,7 +213,11 @@ func (p Policy) Do(ctx context.Context, d Doer, newReq RequestFunc, retry Retrya
 			// The caller gave up; do not dress that up as a transport failure.
 			return nil, res, ctx.Err()
 		}
-		if attempt >= p.MaxRetries || !retry(resp, body, err) {
+		wait, limited, retryLimit := p.rateLimitWait(attempt, resp, body, err, retry, clk.Now())
+		switch {
+		case limited != nil && !retryLimit:
+			return nil, res, limited
+		case limited == nil && (attempt >= p.MaxRetries || !retry(resp, body, err)):
 			if err != nil {
 				if res.Attempts > 1 {
 					err = fmt.Errorf("giving up after %d attempt(s): %w", res.Attempts, err)
@@ -217,8 +226,9 @@ func (p Policy) Do(ctx context.Context, d Doer, newReq RequestFunc, retry Retrya
 			}
 			res.Body = body
 			return resp, res, nil
+		case limited == nil:
+			wait = p.backoff(attempt, resp, clk.Now())
 		}
-		wait := p.backoff(attempt, resp, clk.Now())
 		t := clk.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -266,12 +276,39 @@ type errNoRetry struct{ error }
 
 func (e errNoRetry) Unwrap() error { return e.error }
 
-// backoff is Retry-After for 429 and 503 when the server sent a usable one, else WaitMin*2^n
-// capped at WaitMax.
+// rateLimitWait recognizes a rate limit in an attempt's outcome: the *ratelimit.Error a Gate
+// returned, or a refusal in the answer itself (no Gate below). It is retried, after waiting for
+// its end, only when it ends within WaitMax, retries are left and retry would repeat its status
+// (429, say, but not a 403 the protocol does not retry).
+func (p Policy) rateLimitWait(attempt int, resp *http.Response, body []byte, err error, retry Retryable, now time.Time) (time.Duration, *ratelimit.Error, bool) {
+	var limited *ratelimit.Error
+	switch {
+	case err != nil && errors.As(err, &limited):
+	case err == nil:
+		limited = ratelimit.FromResponse(hostOf(resp), resp, body, now)
+	}
+	if limited == nil {
+		return 0, nil, false
+	}
+	wait := max(limited.Until.Sub(now), 0)
+	status := &http.Response{StatusCode: limited.Status, Header: http.Header{}}
+	ok := attempt < p.MaxRetries && wait <= p.WaitMax && retry(status, nil, nil)
+	return wait, limited, ok
+}
+
+func hostOf(resp *http.Response) string {
+	if resp != nil && resp.Request != nil && resp.Request.URL != nil {
+		return resp.Request.URL.Host
+	}
+	return "GitHub"
+}
+
+// backoff is Retry-After for 429 and 503 when the server sent a usable one (at most WaitMax: a
+// longer wait is not held inline), else WaitMin*2^n capped at WaitMax.
 func (p Policy) backoff(attempt int, resp *http.Response, now time.Time) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			return d
+			return min(d, p.WaitMax)
 		}
 	}
 	wait := p.WaitMin
@@ -289,24 +326,7 @@ func (p Policy) backoff(attempt int, resp *http.Response, now time.Time) time.Du
 
 // ParseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 || s > int64((24*time.Hour)/time.Second) {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
+	return ratelimit.ParseRetryAfter(v, now)
 }
 
 // Transport is an http.RoundTripper that retries with Policy; it is how go-github and

@@ -29,6 +29,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/auth"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator/simproxy"
+	"actions.dev/runnerset-apiserver/pkg/github/simulator/simtest"
 )
 
 // TestGitHubFormEndToEnd: the real token chain and Actions client, configured as for
@@ -36,7 +37,7 @@ import (
 // job against a simulator with TLS and separate hosts. Every call goes through the proxy by
 // GitHub's names, each to the host it belongs to.
 func TestGitHubFormEndToEnd(t *testing.T) {
-	sim := simulator.New(t, simulator.Options{TLS: true, SeparateHosts: true, LongPollHold: 50 * time.Millisecond})
+	sim := simtest.New(t, simulator.Options{TLS: true, SeparateHosts: true, LongPollHold: 50 * time.Millisecond})
 	sim.ConfigURL("acme/app") // declares the repository
 	proxy, err := simproxy.Start(simproxy.Options{Username: "runner", Password: "set", Resolve: sim.ResolveMap()})
 	if err != nil {

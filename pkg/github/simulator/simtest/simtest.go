@@ -14,10 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package simtest drives a GitHub simulator over the wire the way a scale set listener does,
-// with plain net/http, for tests of the pieces around it (the runner emulator, a scaler's
-// runner reconciler) that need scale sets, JIT configs and assigned jobs without the real
-// Actions client.
+// Package simtest starts GitHub simulators for tests (New) and drives one over the wire the
+// way a scale set listener does, with plain net/http, for tests of the pieces around it (the
+// runner emulator, a scaler's runner reconciler) that need scale sets, JIT configs and
+// assigned jobs without the real Actions client. It lives apart from package simulator so
+// that the simulator's command does not link package testing.
 package simtest
 
 import (
@@ -38,6 +39,17 @@ import (
 )
 
 const apiVersion = "api-version=" + actions.APIVersion
+
+// New starts a simulator for a test and closes it when the test ends.
+func New(t testing.TB, o simulator.Options) *simulator.Simulator {
+	t.Helper()
+	s, err := simulator.Start(o)
+	if err != nil {
+		t.Fatalf("starting the GitHub simulator: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
 
 // Tenant is an admin of one Actions Service tenant, reached through the PAT token chain.
 type Tenant struct {
