@@ -125,6 +125,7 @@ type ScalerOptions struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	DrainTimeout, GitHubGiveUp                time.Duration
 	CreateParallelism                         int
+	ProtectBusyRunners                        bool
 	// Identity names this replica (Lease holder, sessions' owner).
 	Identity string
 }
@@ -291,7 +292,7 @@ func (c completedConfig) scalerConfig(factory session.ClientFactory, recorder re
 		Identity: o.Identity, UserAgent: x.UserAgent, Namespace: x.Namespace, Namespaces: x.WatchNamespaces,
 		LeaderElection: scaler.LeaderElectionConfig{Enabled: o.LeaderElect, Namespace: ns, Name: "runnerset-apiserver-scaler",
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
-		CreateConcurrency: o.CreateParallelism, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,
+		CreateConcurrency: o.CreateParallelism, ProtectBusyRunners: o.ProtectBusyRunners, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,
 	}
 }
 

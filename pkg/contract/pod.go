@@ -65,6 +65,9 @@ type Params struct {
 	ProxySecretName string
 	// UserAgent is appended to the runner's user agent.
 	UserAgent string
+	// ProtectBusy marks the pod for node autoscalers (DisruptionAnnotations): idle now, busy
+	// once its job starts.
+	ProtectBusy bool
 }
 
 // scaleSet is what the pod's ARC labels and annotations are computed from.
@@ -115,6 +118,9 @@ func Pod(p Params) *corev1.Pod {
 	maps.Copy(labels, PodLabels(scaleSet(rs)))
 	annotations := map[string]string{}
 	maps.Copy(annotations, tmpl.Annotations)
+	if p.ProtectBusy {
+		maps.Copy(annotations, DisruptionAnnotations(rs, false))
+	}
 	maps.Copy(annotations, PodAnnotations(scaleSet(rs)))
 	annotations[v1alpha1.AnnotationTemplateHash] = TemplateHash(rs)
 	annotations[v1alpha1.AnnotationScaleSetID] = strconv.Itoa(p.ScaleSetID)

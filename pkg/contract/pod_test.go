@@ -309,3 +309,31 @@ func TestTemplateHashFollowsTheTemplate(t *testing.T) {
 	b.Spec.Template.Spec.Containers[0].Image = "other"
 	assert.NotEqual(t, TemplateHash(a), TemplateHash(b))
 }
+
+// TestPodIdleForNodeAutoscalers: a new runner pod is idle, free for node autoscalers to move,
+// unless its template says otherwise or protection is off.
+func TestPodIdleForNodeAutoscalers(t *testing.T) {
+	for name, tc := range map[string]struct {
+		protect  bool
+		template map[string]string
+		want     map[string]string
+	}{
+		"idle":          {true, nil, map[string]string{AnnotationSafeToEvict: "true", AnnotationDoNotDisrupt: "false"}},
+		"template wins": {true, map[string]string{AnnotationDoNotDisrupt: "true"}, map[string]string{AnnotationSafeToEvict: "true", AnnotationDoNotDisrupt: "true"}},
+		"off":           {false, nil, map[string]string{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := params("")
+			p.ProtectBusy = tc.protect
+			p.RunnerSet.Spec.Template.Annotations = tc.template
+			pod := Pod(p)
+			got := map[string]string{}
+			for _, k := range []string{AnnotationSafeToEvict, AnnotationDoNotDisrupt} {
+				if v, ok := pod.Annotations[k]; ok {
+					got[k] = v
+				}
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

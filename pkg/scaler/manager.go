@@ -77,6 +77,8 @@ type Config struct {
 
 	// CreateConcurrency bounds parallel runner creations per RunnerSet.
 	CreateConcurrency int
+	// ProtectBusyRunners keeps node autoscalers from taking a busy runner's node.
+	ProtectBusyRunners bool
 	// DrainTimeout bounds how long a deleted RunnerSet waits for busy runners.
 	DrainTimeout time.Duration
 	// GitHubGiveUp is how long GitHub may be unreachable before a drain stops waiting for it.
@@ -146,7 +148,7 @@ func (m *Manager) sessionConfig() session.Config {
 
 func (m *Manager) runnersConfig() runners.Config {
 	return runners.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Secrets: m.secrets, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
-		CreateConcurrency: m.cfg.CreateConcurrency, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp}
+		CreateConcurrency: m.cfg.CreateConcurrency, ProtectBusy: m.cfg.ProtectBusyRunners, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp}
 }
 
 // runnerSetAlive tells whether the RunnerSet o still exists, read through the API (not a cache

@@ -21,6 +21,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
 )
 
@@ -307,6 +309,12 @@ func TestDeleteRunner(t *testing.T) {
 		}
 		return busy != "", nil
 	})
+	// Node autoscalers keep the busy runner's node and may take the idle ones'.
+	for _, p := range runnerPods(t, ns) {
+		isBusy := p.Name == busy
+		assert.Equal(t, strconv.FormatBool(!isBusy), p.Annotations[contract.AnnotationSafeToEvict], "pod %s (busy %t): cluster-autoscaler", p.Name, isBusy)
+		assert.Equal(t, strconv.FormatBool(isBusy), p.Annotations[contract.AnnotationDoNotDisrupt], "pod %s (busy %t): Karpenter", p.Name, isBusy)
+	}
 	errOut := kubectlFails(t, "admin", "delete", "runner", busy, "-n", ns)
 	assert.Contains(t, errOut, "running job")
 	assert.Contains(t, errOut, "--force --grace-period=0")

@@ -89,6 +89,7 @@ type ScalerOptions struct {
 	DrainTimeout   time.Duration
 	GitHubGiveUp   time.Duration
 	CreateParallel int
+	ProtectBusy    bool
 }
 
 // PolicyOptions bound what tenants may ask of the server (RunnerSet admission).
@@ -143,6 +144,8 @@ func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "How long a deleted RunnerSet waits for busy runners before removing them.")
 	fs.DurationVar(&o.GitHubGiveUp, "github-give-up", o.GitHubGiveUp, "How long GitHub may be unreachable before a deletion stops waiting for it (an event lists what was left).")
 	fs.IntVar(&o.CreateParallel, "runner-create-parallelism", o.CreateParallel, "Runners created in parallel per RunnerSet.")
+	fs.BoolVar(&o.ProtectBusy, "protect-busy-runners", o.ProtectBusy,
+		"Mark runner pods for node autoscalers: busy ones not to be evicted (cluster-autoscaler safe-to-evict \"false\", Karpenter do-not-disrupt \"true\"), idle ones free to go. A value set in a RunnerSet's template wins.")
 }
 
 // NewOptions returns the defaults.
@@ -153,7 +156,7 @@ func NewOptions() *Options {
 		SigningKeySecret: "runnerset-apiserver-signing-key",
 		Policy:           PolicyOptions{AllowedHosts: []string{"github.com", "*.ghe.com"}, MaxRunners: 1000, MaxPerNamespace: 100},
 		Scaler: ScalerOptions{Enabled: true, LeaderElect: true, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
-			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16}}
+			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16, ProtectBusy: true}}
 }
 
 // Flags groups the flags into named sections for --help.
@@ -266,7 +269,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		Scaler: apiserver.ScalerOptions{
 			Enabled: o.Scaler.Enabled, LeaderElect: o.Scaler.LeaderElect, LeaseNamespace: o.Scaler.LeaseNamespace,
 			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
-			DrainTimeout: o.Scaler.DrainTimeout, GitHubGiveUp: o.Scaler.GitHubGiveUp, CreateParallelism: o.Scaler.CreateParallel,
+			DrainTimeout: o.Scaler.DrainTimeout, GitHubGiveUp: o.Scaler.GitHubGiveUp, CreateParallelism: o.Scaler.CreateParallel, ProtectBusyRunners: o.Scaler.ProtectBusy,
 			Identity: host + "_" + string(uuid.NewUUID()),
 		},
 	}

@@ -250,6 +250,7 @@ func (r *Reconciler) params(rs *v1alpha1.RunnerSet, storageUID types.UID, name s
 		KubernetesModeServiceAccount: contract.KubernetesModeAccount(rs.Name),
 		ProxySecretName:              rs.Name + "-runner-proxy",
 		UserAgent:                    r.cfg.UserAgent,
+		ProtectBusy:                  r.cfg.ProtectBusy,
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 
+	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/contract"
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
@@ -50,7 +51,7 @@ func (l *jobLedger) observeJobs(jobs []actions.JobMessage, now time.Time) {
 // shows it without asking GitHub: one patch per runner, whatever its messages, several at a
 // time. Runners that ended are skipped: their pods are being deleted. It writes nothing of the
 // Reconciler's, so it runs beside the clean-up of ended runners.
-func (r *Reconciler) annotateJobs(ctx context.Context, jobs []actions.JobMessage, ended map[string]bool) {
+func (r *Reconciler) annotateJobs(ctx context.Context, rs *v1alpha1.RunnerSet, jobs []actions.JobMessage, ended map[string]bool) {
 	patches := map[string]map[string]string{}
 	for _, j := range jobs {
 		if j.RunnerName == "" || ended[j.RunnerName] || (j.MessageType != actions.JobMessageStarted && j.MessageType != actions.JobMessageCompleted) {
@@ -62,7 +63,7 @@ func (r *Reconciler) annotateJobs(ctx context.Context, jobs []actions.JobMessage
 		if patches[j.RunnerName] == nil {
 			patches[j.RunnerName] = map[string]string{}
 		}
-		maps.Copy(patches[j.RunnerName], r.jobAnnotations(j))
+		maps.Copy(patches[j.RunnerName], r.jobAnnotations(rs, j))
 	}
 	sem := make(chan struct{}, r.cfg.CreateConcurrency)
 	var wg sync.WaitGroup
@@ -78,14 +79,22 @@ func (r *Reconciler) annotateJobs(ctx context.Context, jobs []actions.JobMessage
 	wg.Wait()
 }
 
-func (r *Reconciler) jobAnnotations(j actions.JobMessage) map[string]string {
+// jobAnnotations are what a job message changes on its runner's pod: the job, and whether node
+// autoscalers may take the pod's node (not while the job runs).
+func (r *Reconciler) jobAnnotations(rs *v1alpha1.RunnerSet, j actions.JobMessage) map[string]string {
+	out := map[string]string{}
+	if r.cfg.ProtectBusy {
+		out = contract.DisruptionAnnotations(rs, j.MessageType == actions.JobMessageStarted)
+	}
 	if j.MessageType == actions.JobMessageCompleted {
-		return contract.JobCompletedAnnotations(j.Result)
+		maps.Copy(out, contract.JobCompletedAnnotations(j.Result))
+		return out
 	}
 	started := j.RunnerAssignTime
 	if started.IsZero() {
 		started = r.cfg.Clock.Now()
 	}
-	return contract.JobStartedAnnotations(contract.Job{RequestID: j.RunnerRequestID, ID: j.JobID, Repository: j.OwnerName + "/" + j.RepositoryName,
-		WorkflowRef: j.JobWorkflowRef, DisplayName: j.JobDisplayName, RunID: j.WorkflowRunID, Started: started})
+	maps.Copy(out, contract.JobStartedAnnotations(contract.Job{RequestID: j.RunnerRequestID, ID: j.JobID, Repository: j.OwnerName + "/" + j.RepositoryName,
+		WorkflowRef: j.JobWorkflowRef, DisplayName: j.JobDisplayName, RunID: j.WorkflowRunID, Started: started}))
+	return out
 }

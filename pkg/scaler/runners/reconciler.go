@@ -61,6 +61,9 @@ type Config struct {
 	CreateConcurrency int
 	// UserAgent is passed on to runners.
 	UserAgent string
+	// ProtectBusy keeps node autoscalers from taking a busy runner's node
+	// (contract.DisruptionAnnotations).
+	ProtectBusy bool
 	// DrainTimeout bounds how long a deleted RunnerSet waits for busy runners.
 	DrainTimeout time.Duration
 	// GitHubGiveUp is how long GitHub may be unreachable before a drain stops waiting for it.
@@ -147,7 +150,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 	}
 	// The pods of ended runners are deleted while the others are annotated with their jobs.
 	var wg sync.WaitGroup
-	wg.Go(func() { r.annotateJobs(ctx, d.Jobs, names) })
+	wg.Go(func() { r.annotateJobs(ctx, rs, d.Jobs, names) })
 	r.finishRunners(ctx, p, ended)
 	wg.Wait()
 	if !p.podTrouble && !r.isBlocked(rs) {
