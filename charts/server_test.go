@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
@@ -137,6 +138,7 @@ func TestServerChartDefaults(t *testing.T) {
 	assert.Equal(t, []string{"github.com", "*.ghe.com"}, o.Policy.AllowedHosts, "no tenant reaches hosts other than GitHub's by default")
 	assert.Equal(t, int32(1000), o.Policy.MaxRunners)
 	assert.Equal(t, 100, o.Policy.MaxPerNamespace)
+	assert.Equal(t, 2*time.Minute, o.Scaler.ExitGrace, "a runner hung after its job goes")
 	assert.Equal(t, serverNamespace, o.Namespace)
 	assert.Empty(t, o.Policy.WatchNamespaces, "cluster mode")
 	assert.Equal(t, int32(10), *d.Spec.RevisionHistoryLimit)
@@ -539,7 +541,7 @@ func TestServerChartValues(t *testing.T) {
 	t.Run("flags", func(t *testing.T) {
 		t.Parallel()
 		objs := renderServer(t, "--set", "replicaCount=1,leaderElection.enabled=false,logLevel=4,kubeAPI.qps=5,kubeAPI.burst=7,"+
-			"scaler.drainTimeout=5m,scaler.allowedGitHubHosts={github.com,ghes.example.com},limits.maxRunnersPerRunnerSet=50,image.repository=registry.example.com/rs,image.tag=v1,extraArgs={--github-give-up=1m}")
+			"scaler.drainTimeout=5m,scaler.runnerExitGrace=0,scaler.allowedGitHubHosts={github.com,ghes.example.com},limits.maxRunnersPerRunnerSet=50,image.repository=registry.example.com/rs,image.tag=v1,extraArgs={--github-give-up=1m}")
 		d := as[appsv1.Deployment](t, objs.get(t, "Deployment", "runnerset-apiserver"))
 		c := serverContainer(t, d)
 		assert.Equal(t, int32(1), *d.Spec.Replicas)
@@ -550,6 +552,7 @@ func TestServerChartValues(t *testing.T) {
 		assert.Equal(t, 7, o.ClientBurst)
 		assert.Equal(t, "5m0s", o.Scaler.DrainTimeout.String())
 		assert.Equal(t, "1m0s", o.Scaler.GitHubGiveUp.String())
+		assert.Zero(t, o.Scaler.ExitGrace, "0 (a number in YAML) turns it off")
 		assert.Equal(t, []string{"github.com", "ghes.example.com"}, o.Policy.AllowedHosts)
 		assert.Equal(t, int32(50), o.Policy.MaxRunners)
 		assert.Contains(t, c.Args, "--v=4")

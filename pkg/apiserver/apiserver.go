@@ -126,6 +126,8 @@ type ScalerOptions struct {
 	DrainTimeout, GitHubGiveUp                time.Duration
 	CreateParallelism                         int
 	ProtectBusyRunners                        bool
+	// RunnerExitGrace bounds how long a runner may outlive its job (0: no bound).
+	RunnerExitGrace time.Duration
 	// Identity names this replica (Lease holder, sessions' owner).
 	Identity string
 }
@@ -293,6 +295,7 @@ func (c completedConfig) scalerConfig(factory session.ClientFactory, recorder re
 		LeaderElection: scaler.LeaderElectionConfig{Enabled: o.LeaderElect, Namespace: ns, Name: "runnerset-apiserver-scaler",
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
 		CreateConcurrency: o.CreateParallelism, ProtectBusyRunners: o.ProtectBusyRunners, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,
+		RunnerExitGrace: o.RunnerExitGrace,
 	}
 }
 

@@ -78,6 +78,19 @@ func scaleSet(rs *v1alpha1.RunnerSet) ScaleSet {
 	}
 }
 
+// activeDeadline is the pod's activeDeadlineSeconds: maxRunnerLifetime, or the template's own
+// if that is shorter. The kubelet enforces it, also while the server is down.
+func activeDeadline(template *int64, lifetime *metav1.Duration) *int64 {
+	if lifetime == nil {
+		return template
+	}
+	secs := int64(lifetime.Duration.Seconds())
+	if template != nil && *template < secs {
+		return template
+	}
+	return &secs
+}
+
 // TemplateHash identifies what a runner pod is made from: a change replaces idle runners.
 func TemplateHash(rs *v1alpha1.RunnerSet) string {
 	data, _ := json.Marshal(struct {
@@ -85,7 +98,9 @@ func TemplateHash(rs *v1alpha1.RunnerSet) string {
 		ContainerMode *v1alpha1.ContainerMode
 		Proxy         *v1alpha1.ProxyConfig
 		TLS           *v1alpha1.TLSConfig
-	}{rs.Spec.Template, rs.Spec.ContainerMode, rs.Spec.Proxy, rs.Spec.GitHubServerTLS})
+		// omitempty: RunnerSets without it keep the hash their pods carry.
+		Lifetime *metav1.Duration `json:",omitempty"`
+	}{rs.Spec.Template, rs.Spec.ContainerMode, rs.Spec.Proxy, rs.Spec.GitHubServerTLS, rs.Spec.MaxRunnerLifetime})
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])[:16]
 }
@@ -137,6 +152,7 @@ func Pod(p Params) *corev1.Pod {
 		}
 	}
 	addTLS(&spec, rs.Spec.GitHubServerTLS)
+	spec.ActiveDeadlineSeconds = activeDeadline(spec.ActiveDeadlineSeconds, rs.Spec.MaxRunnerLifetime)
 	mode := v1alpha1.ContainerModeDefault
 	if rs.Spec.ContainerMode != nil {
 		mode = rs.Spec.ContainerMode.Type

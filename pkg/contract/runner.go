@@ -35,6 +35,12 @@ const StoragePrefix = "runnerset."
 // StorageName is the name of the ConfigMap that stores the RunnerSet name.
 func StorageName(runnerSet string) string { return StoragePrefix + runnerSet }
 
+// AnnotationJobCompleted is when the server learned that GitHub completed the runner's job
+// (RFC 3339), written with AnnotationJobResult. It is the durable start of the grace a runner
+// has to exit after its job (a runner still running after it is hung and removed), so that a
+// new leader times it from the same moment. The scaler is its one writer.
+const AnnotationJobCompleted = "actions.dev/job-completed"
+
 // Job is what GitHub said about the job of a runner, as the scaler wrote it onto its pod.
 type Job struct {
 	RequestID   int64
@@ -44,8 +50,10 @@ type Job struct {
 	DisplayName string
 	RunID       int64
 	Started     time.Time
-	// Result is set once GitHub said the job completed.
-	Result string
+	// Result is set once GitHub said the job completed; Completed is when the server learned
+	// it (zero if it was recorded without a time, by an older server).
+	Result    string
+	Completed time.Time
 }
 
 // Running tells a job that started and has not completed: its runner is busy.
@@ -66,6 +74,9 @@ func JobOf(pod *corev1.Pod) *Job {
 	if t, err := time.Parse(time.RFC3339, a[v1alpha1.AnnotationJobStarted]); err == nil {
 		j.Started = t
 	}
+	if t, err := time.Parse(time.RFC3339, a[AnnotationJobCompleted]); err == nil {
+		j.Completed = t
+	}
 	return j
 }
 
@@ -83,12 +94,13 @@ func JobStartedAnnotations(j Job) map[string]string {
 	}
 }
 
-// JobCompletedAnnotations are what a runner pod carries once GitHub said its job completed.
-func JobCompletedAnnotations(result string) map[string]string {
+// JobCompletedAnnotations are what a runner pod carries once GitHub said its job completed, at
+// the time the server learned it.
+func JobCompletedAnnotations(result string, at time.Time) map[string]string {
 	if result == "" {
 		result = "completed"
 	}
-	return map[string]string{v1alpha1.AnnotationJobResult: result}
+	return map[string]string{v1alpha1.AnnotationJobResult: result, AnnotationJobCompleted: at.UTC().Format(time.RFC3339)}
 }
 
 // OnlineAnnotations record whether GitHub lists the runner online.

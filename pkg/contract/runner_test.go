@@ -18,6 +18,7 @@ package contract
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
@@ -54,4 +55,20 @@ func TestClassify(t *testing.T) {
 	assert.Equal(t, PhaseFailed, Classify(secret, pod(corev1.PodFailed, ptr.To[int32](1), nil)).Phase)
 	assert.Equal(t, PhaseFailed, Classify(secret, pod(corev1.PodFailed, nil, nil)).Phase)
 
+}
+
+// TestJobCompletedRecordsWhen: the completion's time is kept on the pod, so the grace a runner
+// has to exit after its job survives a change of leader; a pod annotated without it reads zero.
+func TestJobCompletedRecordsWhen(t *testing.T) {
+	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	a := JobStartedAnnotations(Job{RequestID: 5, Started: at.Add(-time.Hour)})
+	for k, v := range JobCompletedAnnotations("", at) {
+		a[k] = v
+	}
+	j := JobOf(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: a}})
+	assert.Equal(t, "completed", j.Result)
+	assert.True(t, at.Equal(j.Completed), "completed at %s, want %s", j.Completed, at)
+
+	delete(a, AnnotationJobCompleted)
+	assert.True(t, JobOf(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: a}}).Completed.IsZero())
 }

@@ -83,6 +83,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// GitHubGiveUp is how long GitHub may be unreachable before a drain stops waiting for it.
 	GitHubGiveUp time.Duration
+	// RunnerExitGrace is how long a runner may run after GitHub said its job completed before
+	// it is removed as hung (0: never).
+	RunnerExitGrace time.Duration
 }
 
 // LeaderElectionConfig configures the Lease only one replica's scaler holds.
@@ -103,6 +106,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CreateConcurrency <= 0 || c.DrainTimeout <= 0 || c.GitHubGiveUp <= 0 {
 		errs = append(errs, fmt.Errorf("CreateConcurrency (%d), DrainTimeout (%s) and GitHubGiveUp (%s) must be positive", c.CreateConcurrency, c.DrainTimeout, c.GitHubGiveUp))
+	}
+	if c.RunnerExitGrace < 0 {
+		errs = append(errs, fmt.Errorf("RunnerExitGrace (%s) must not be negative", c.RunnerExitGrace))
 	}
 	if le := c.LeaderElection; le.Enabled {
 		if le.Namespace == "" || le.Name == "" {
@@ -148,7 +154,8 @@ func (m *Manager) sessionConfig() session.Config {
 
 func (m *Manager) runnersConfig() runners.Config {
 	return runners.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Secrets: m.secrets, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
-		CreateConcurrency: m.cfg.CreateConcurrency, ProtectBusy: m.cfg.ProtectBusyRunners, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp}
+		CreateConcurrency: m.cfg.CreateConcurrency, ProtectBusy: m.cfg.ProtectBusyRunners, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp,
+		ExitGrace: m.cfg.RunnerExitGrace}
 }
 
 // runnerSetAlive tells whether the RunnerSet o still exists, read through the API (not a cache

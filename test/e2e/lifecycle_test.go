@@ -106,6 +106,22 @@ func TestRunnerLifecycle(t *testing.T) {
 		return err == nil && !meta.IsStatusConditionTrue(rs.Status.Conditions, v1alpha1.ConditionRunnerVersionDeprecated) && len(runningRunners(t, ns)) == 2, nil
 	})
 
+	// A lifetime bound: the kubelet's activeDeadlineSeconds on every new runner; idle runners are
+	// replaced to get it. Too short a bound is refused with the field named.
+	errOut := kubectlFails(t, "admin", "patch", "rset", name, "-n", ns, "--type=merge", "-p", `{"spec":{"maxRunnerLifetime":"30s"}}`)
+	assert.Contains(t, errOut, "spec.maxRunnerLifetime")
+	kubectl(t, "admin", "patch", "rset", name, "-n", ns, "--type=merge", "-p", `{"spec":{"maxRunnerLifetime":"2h"}}`)
+	eventually(t, 60*time.Second, "idle runners with activeDeadlineSeconds 7200", func(ctx context.Context) (bool, error) {
+		pods := runnerPods(t, ns)
+		ok := 0
+		for _, p := range pods {
+			if p.DeletionTimestamp == nil && p.Spec.ActiveDeadlineSeconds != nil && *p.Spec.ActiveDeadlineSeconds == 7200 {
+				ok++
+			}
+		}
+		return ok == 2, nil
+	})
+
 	// ARC's metric names are served for existing dashboards.
 	body := scrapeMetrics(t)
 	assert.Contains(t, body, fmt.Sprintf(`gha_desired_runners{enterprise="",name="%s",namespace="%s",organization="acme",repository="%s"} 2`, name, ns, name))

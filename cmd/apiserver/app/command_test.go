@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,4 +44,20 @@ func TestJSONLoggingIsRegistered(t *testing.T) {
 	require.NoError(t, cmd.ParseFlags([]string{"--logging-format=json"}))
 	assert.Equal(t, "json", o.Logs.Format)
 	assert.Contains(t, cmd.Flags().Lookup("logging-format").Usage, `"json"`, "the json format is compiled in")
+}
+
+// TestHungRunnerFlags: a runner's exit grace defaults to 2m, 0 turns it off, and a negative one
+// is refused.
+func TestHungRunnerFlags(t *testing.T) {
+	o := NewOptions()
+	assert.Equal(t, 2*time.Minute, o.Scaler.ExitGrace)
+	cmd := NewCommand(context.Background(), o)
+	require.NoError(t, cmd.ParseFlags([]string{"--runner-exit-grace=0"}))
+	assert.Zero(t, o.Scaler.ExitGrace)
+	assert.Empty(t, o.Scaler.Validate(), "0 disables, it is no error")
+
+	o.Scaler.ExitGrace = -time.Second
+	errs := o.Scaler.Validate()
+	require.Len(t, errs, 1)
+	assert.Contains(t, errs[0].Error(), "--runner-exit-grace")
 }

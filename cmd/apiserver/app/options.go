@@ -90,6 +90,7 @@ type ScalerOptions struct {
 	GitHubGiveUp   time.Duration
 	CreateParallel int
 	ProtectBusy    bool
+	ExitGrace      time.Duration
 }
 
 // PolicyOptions bound what tenants may ask of the server (RunnerSet admission).
@@ -126,6 +127,9 @@ func (o *ScalerOptions) Validate() []error {
 	if o.CreateParallel <= 0 {
 		errs = append(errs, fmt.Errorf("--runner-create-parallelism must be positive, got %d", o.CreateParallel))
 	}
+	if o.ExitGrace < 0 {
+		errs = append(errs, fmt.Errorf("--runner-exit-grace must not be negative (0 disables it), got %s", o.ExitGrace))
+	}
 	if o.LeaderElect && (o.RenewDeadline >= o.LeaseDuration || o.RetryPeriod >= o.RenewDeadline) {
 		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%s) must exceed --leader-elect-renew-deadline (%s), which must exceed --leader-elect-retry-period (%s)",
 			o.LeaseDuration, o.RenewDeadline, o.RetryPeriod))
@@ -144,6 +148,8 @@ func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", o.DrainTimeout, "How long a deleted RunnerSet waits for busy runners before removing them.")
 	fs.DurationVar(&o.GitHubGiveUp, "github-give-up", o.GitHubGiveUp, "How long GitHub may be unreachable before a deletion stops waiting for it (an event lists what was left).")
 	fs.IntVar(&o.CreateParallel, "runner-create-parallelism", o.CreateParallel, "Runners created in parallel per RunnerSet.")
+	fs.DurationVar(&o.ExitGrace, "runner-exit-grace", o.ExitGrace,
+		"How long a runner may keep running after GitHub reported its job completed; then the server removes it as hung (deregistered, pod and Secret deleted) with a RunnerHung event. 0: never.")
 	fs.BoolVar(&o.ProtectBusy, "protect-busy-runners", o.ProtectBusy,
 		"Mark runner pods for node autoscalers: busy ones not to be evicted (cluster-autoscaler safe-to-evict \"false\", Karpenter do-not-disrupt \"true\"), idle ones free to go. A value set in a RunnerSet's template wins.")
 }
@@ -156,7 +162,8 @@ func NewOptions() *Options {
 		SigningKeySecret: "runnerset-apiserver-signing-key",
 		Policy:           PolicyOptions{AllowedHosts: []string{"github.com", "*.ghe.com"}, MaxRunners: 1000, MaxPerNamespace: 100},
 		Scaler: ScalerOptions{Enabled: true, LeaderElect: true, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
-			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16, ProtectBusy: true}}
+			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16, ProtectBusy: true,
+			ExitGrace: 2 * time.Minute}}
 }
 
 // Flags groups the flags into named sections for --help.
@@ -270,7 +277,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			Enabled: o.Scaler.Enabled, LeaderElect: o.Scaler.LeaderElect, LeaseNamespace: o.Scaler.LeaseNamespace,
 			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
 			DrainTimeout: o.Scaler.DrainTimeout, GitHubGiveUp: o.Scaler.GitHubGiveUp, CreateParallelism: o.Scaler.CreateParallel, ProtectBusyRunners: o.Scaler.ProtectBusy,
-			Identity: host + "_" + string(uuid.NewUUID()),
+			RunnerExitGrace: o.Scaler.ExitGrace, Identity: host + "_" + string(uuid.NewUUID()),
 		},
 	}
 	return &apiserver.Config{GenericConfig: serverConfig, ExtraConfig: extra}, nil

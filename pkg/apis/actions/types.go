@@ -59,6 +59,7 @@ type RunnerSetSpec struct {
 	Template           corev1.PodTemplateSpec
 	Proxy              *ProxyConfig
 	GitHubServerTLS    *TLSConfig
+	MaxRunnerLifetime  *metav1.Duration
 }
 
 // ContainerMode configures how jobs that use containers run.

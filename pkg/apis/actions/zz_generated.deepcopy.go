@@ -365,6 +365,11 @@ func (in *RunnerSetSpec) DeepCopyInto(out *RunnerSetSpec) {
 		*out = new(TLSConfig)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.MaxRunnerLifetime != nil {
+		in, out := &in.MaxRunnerLifetime, &out.MaxRunnerLifetime
+		*out = new(metav1.Duration)
+		**out = **in
+	}
 	return
 }
 

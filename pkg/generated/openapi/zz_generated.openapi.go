@@ -1073,12 +1073,18 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref common.ReferenceCallback
 							Ref:         ref(v1alpha1.TLSConfig{}.OpenAPIModelName()),
 						},
 					},
+					"maxRunnerLifetime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MaxRunnerLifetime bounds how long a runner pod may live (at least 1m), busy or not: it becomes the pod's activeDeadlineSeconds (the smaller, if the template sets one too), so the kubelet ends a runner that hangs even while the server is down. A job still running then is lost with its runner. Unset: no bound.",
+							Ref:         ref(metav1.Duration{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"githubConfigUrl", "githubConfigSecret", "template"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.ContainerMode{}.OpenAPIModelName(), v1alpha1.ProxyConfig{}.OpenAPIModelName(), v1alpha1.TLSConfig{}.OpenAPIModelName(), corev1.PodTemplateSpec{}.OpenAPIModelName()},
+			v1alpha1.ContainerMode{}.OpenAPIModelName(), v1alpha1.ProxyConfig{}.OpenAPIModelName(), v1alpha1.TLSConfig{}.OpenAPIModelName(), corev1.PodTemplateSpec{}.OpenAPIModelName(), metav1.Duration{}.OpenAPIModelName()},
 	}
 }
 

@@ -41,10 +41,11 @@ func (r *Reconciler) jobEnded(run contract.Runner) jobEnd {
 	return r.ledger.finished(run.Name, run.RunnerID, run.Job != nil, r.cfg.Clock.Now())
 }
 
-// finishRunners cleans up after runners that ran their job and exited, several at a time. The
-// reconciler does it after creating new runners: when jobs end as others arrive, the new jobs'
-// runners do not wait for the old ones' deletions, and a burst of jobs ending is cleaned up in
-// parallel rather than one runner after the other.
+// finishRunners cleans up after runners that ran their job and exited, and removes those that
+// should have (hungRunners), several at a time. The reconciler does it after creating new
+// runners: when jobs end as others arrive, the new jobs' runners do not wait for the old ones'
+// deletions, and a burst of jobs ending is cleaned up in parallel rather than one runner after
+// the other.
 func (r *Reconciler) finishRunners(ctx context.Context, p *pass, ended []endedRunner) {
 	deregistered := make([]error, len(ended))
 	sem := make(chan struct{}, r.cfg.CreateConcurrency)
@@ -53,22 +54,39 @@ func (r *Reconciler) finishRunners(ctx context.Context, p *pass, ended []endedRu
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			// GitHub removes an ephemeral runner with its job. One that ran no known job is
-			// deregistered now; one whose JobCompleted is still to come only if it never comes
-			// (finishedAwaiting).
-			if run.end == endUnknown && p.client() != nil && run.RunnerID != 0 {
-				deregistered[i] = removeRegistration(ctx, p.client(), run.RunnerID)
-			}
-			r.deleteObjects(ctx, run.Runner, "")
+			deregistered[i] = r.finishRunner(ctx, p, run)
 		})
 	}
 	wg.Wait()
 	for i, run := range ended {
-		r.expect.expectDeleted(run.Name, r.cfg.Clock.Now())
-		if err := deregistered[i]; err != nil {
-			r.failed()
-			r.event(p.rs, corev1.EventTypeWarning, "DeregistrationFailed", "Runner %s (id %d) finished but could not be deregistered: %v", run.Name, run.RunnerID, err)
-		}
+		r.finished(p, run, deregistered[i])
+	}
+}
+
+// finishRunner deregisters a runner when GitHub may still hold it, then deletes its objects.
+// GitHub removes an ephemeral runner with its job. One that ran no known job is deregistered
+// now; one whose JobCompleted is still to come only if it never comes (finishedAwaiting); a
+// hung one too, in case GitHub still holds it.
+func (r *Reconciler) finishRunner(ctx context.Context, p *pass, run endedRunner) error {
+	var err error
+	if run.end.deregisters() && p.client() != nil && run.RunnerID != 0 {
+		err = removeRegistration(ctx, p.client(), run.RunnerID)
+	}
+	r.deleteObjects(ctx, run.Runner, "")
+	return err
+}
+
+// finished records what finishRunner did to one runner: its objects expected gone, the event
+// of a runner the server ended, and a failed deregistration.
+func (r *Reconciler) finished(p *pass, run endedRunner, err error) {
+	r.expect.expectDeleted(run.Name, r.cfg.Clock.Now())
+	if run.reason != "" {
+		r.ledger.forget(run.Name)
+		r.event(p.rs, corev1.EventTypeWarning, run.reason, "Runner %s removed: %s", run.Name, run.why)
+	}
+	if err != nil {
+		r.failed()
+		r.event(p.rs, corev1.EventTypeWarning, "DeregistrationFailed", "Runner %s (id %d) finished but could not be deregistered: %v", run.Name, run.RunnerID, err)
 	}
 }
 

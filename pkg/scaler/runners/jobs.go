@@ -87,7 +87,7 @@ func (r *Reconciler) jobAnnotations(rs *v1alpha1.RunnerSet, j actions.JobMessage
 		out = contract.DisruptionAnnotations(rs, j.MessageType == actions.JobMessageStarted)
 	}
 	if j.MessageType == actions.JobMessageCompleted {
-		maps.Copy(out, contract.JobCompletedAnnotations(j.Result))
+		maps.Copy(out, contract.JobCompletedAnnotations(j.Result, r.cfg.Clock.Now()))
 		return out
 	}
 	started := j.RunnerAssignTime

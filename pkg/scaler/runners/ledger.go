@@ -56,7 +56,15 @@ const (
 	// endAwaited: it ran a job whose JobCompleted is still to come; GitHub removes the runner
 	// then, and finishedAwaiting hands it back for deregistration if that never happens.
 	endAwaited
+	// endHung: its pod still runs ExitGrace after GitHub said its job completed; GitHub has
+	// likely removed it, but it is deregistered in case not.
+	endHung
 )
+
+// deregisters tells the ends whose runner the server deregisters itself, now.
+func (e jobEnd) deregisters() bool {
+	return e == endUnknown || e == endHung
+}
 
 const (
 	// ledgerKeep is how long JobStarted and JobCompleted are remembered.
@@ -152,4 +160,10 @@ func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duratio
 		}
 	}
 	return n, recheck, lost
+}
+
+// forget drops what the ledger knows of a runner the server removes while its pod runs.
+func (l *jobLedger) forget(name string) {
+	delete(l.started, name)
+	delete(l.completed, name)
 }

@@ -68,6 +68,9 @@ type Config struct {
 	DrainTimeout time.Duration
 	// GitHubGiveUp is how long GitHub may be unreachable before a drain stops waiting for it.
 	GitHubGiveUp time.Duration
+	// ExitGrace is how long a runner may run after GitHub said its job completed before it is
+	// removed as hung (0: never).
+	ExitGrace time.Duration
 }
 
 // Reconciler keeps one RunnerSet's runners. It is used by one goroutine at a time: everything
@@ -132,6 +135,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 	runners, strays := r.runnersAndStrays(ctx)
 	p.soon(strays)
 	live, ended := r.sort(ctx, p, runners)
+	live, hung := r.hungRunners(ctx, p, live)
+	ended = append(ended, hung...)
 	desired := 0
 	if d.Stats != nil {
 		desired = DesiredRunners(rs.Spec.MinRunners, rs.Spec.MaxRunners, d.Stats.TotalAssignedJobs)

@@ -114,7 +114,7 @@ func TestReconcileCleansUpFinishedRunners(t *testing.T) {
 		wantDeregister []int
 	}{
 		{"ran no job: deregistered", nil, []int{11}},
-		{"ran a job GitHub completed: GitHub removed it", contract.JobCompletedAnnotations("succeeded"), nil},
+		{"ran a job GitHub completed: GitHub removed it", contract.JobCompletedAnnotations("succeeded", time.Date(2026, 12, 3, 9, 59, 0, 0, time.UTC)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := map[string]string{}

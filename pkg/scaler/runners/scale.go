@@ -30,10 +30,13 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
-// endedRunner is a runner whose pod ended, and what the ledger knows of its job.
+// endedRunner is a runner whose pod ended, or is to be ended (endHung), and what the ledger
+// knows of its job.
 type endedRunner struct {
 	contract.Runner
 	end jobEnd
+	// reason and why are the event of a runner the server ends.
+	reason, why string
 }
 
 // sort acts on the runners whose state calls for it (their scale set lost, failed, deprecated,
@@ -49,10 +52,10 @@ func (r *Reconciler) sort(ctx context.Context, p *pass, runners []contract.Runne
 			// Registered in a scale set GitHub lost: the registration is gone with it.
 			r.deleteRunner(ctx, run, "its scale set was deleted on GitHub")
 		case run.Phase == contract.PhaseSucceeded:
-			ended = append(ended, endedRunner{run, r.jobEnded(run)})
+			ended = append(ended, endedRunner{Runner: run, end: r.jobEnded(run)})
 		case run.Phase == contract.PhaseDeprecated:
 			r.deprecated(p, run)
-			ended = append(ended, endedRunner{run, r.jobEnded(run)})
+			ended = append(ended, endedRunner{Runner: run, end: r.jobEnded(run)})
 		case run.Phase == contract.PhaseFailed:
 			p.soon(r.runnerFailed(ctx, p, run))
 			live = append(live, run)

@@ -127,6 +127,12 @@ type RunnerSetSpec struct {
 	// GitHubServerTLS trusts an extra CA, for GitHub Enterprise Server.
 	// +optional
 	GitHubServerTLS *TLSConfig `json:"githubServerTLS,omitempty"`
+	// MaxRunnerLifetime bounds how long a runner pod may live (at least 1m), busy or not: it
+	// becomes the pod's activeDeadlineSeconds (the smaller, if the template sets one too), so
+	// the kubelet ends a runner that hangs even while the server is down. A job still running
+	// then is lost with its runner. Unset: no bound.
+	// +optional
+	MaxRunnerLifetime *metav1.Duration `json:"maxRunnerLifetime,omitempty"`
 }
 
 // ContainerMode configures how jobs that use containers run.

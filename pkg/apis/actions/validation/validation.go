@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -145,8 +146,15 @@ func ValidateRunnerSetSpec(spec *actions.RunnerSetSpec, name string, p *field.Pa
 	allErrs = append(allErrs, validateTemplate(spec, p.Child("template"))...)
 	allErrs = append(allErrs, validateProxy(spec.Proxy, p.Child("proxy"))...)
 	allErrs = append(allErrs, validateTLS(spec.GitHubServerTLS, p.Child("githubServerTLS"))...)
+	if l := spec.MaxRunnerLifetime; l != nil && l.Duration < MinRunnerLifetime {
+		allErrs = append(allErrs, field.Invalid(p.Child("maxRunnerLifetime"), l.Duration.String(),
+			"must be at least "+MinRunnerLifetime.String()+": a runner needs time to register and take a job"))
+	}
 	return allErrs
 }
+
+// MinRunnerLifetime is the shortest maxRunnerLifetime.
+const MinRunnerLifetime = time.Minute
 
 func validateScaleSetName(scaleSetName, objectName string, p *field.Path) field.ErrorList {
 	effective, what := scaleSetName, "must"

@@ -19,6 +19,7 @@ package validation
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
@@ -102,6 +103,7 @@ func TestValidationRules(t *testing.T) {
 		"missing secret":          {func(r *actions.RunnerSet) { r.Spec.GitHubConfigSecret = "" }, "spec.githubConfigSecret"},
 		"negative min":            {func(r *actions.RunnerSet) { r.Spec.MinRunners = ptr.To[int32](-1) }, "spec.minRunners"},
 		"max below min":           {func(r *actions.RunnerSet) { r.Spec.MinRunners, r.Spec.MaxRunners = ptr.To[int32](3), ptr.To[int32](2) }, "spec.maxRunners"},
+		"lifetime too short":      {func(r *actions.RunnerSet) { r.Spec.MaxRunnerLifetime = &metav1.Duration{Duration: 30 * time.Second} }, "spec.maxRunnerLifetime"},
 		"scale set name too long": {func(r *actions.RunnerSet) { r.Spec.RunnerScaleSetName = strings.Repeat("a", 46) }, "spec.runnerScaleSetName"},
 		"scale set name chars":    {func(r *actions.RunnerSet) { r.Spec.RunnerScaleSetName = "my runners" }, "spec.runnerScaleSetName"},
 		"scale set name comma":    {func(r *actions.RunnerSet) { r.Spec.RunnerScaleSetName = "a,b" }, "spec.runnerScaleSetName"},

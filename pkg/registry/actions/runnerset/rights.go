@@ -129,7 +129,8 @@ func podSideChanged(a, b *actions.RunnerSetSpec) bool {
 	return !apiequality.Semantic.DeepEqual(a.Template, b.Template) ||
 		!apiequality.Semantic.DeepEqual(a.ContainerMode, b.ContainerMode) ||
 		!apiequality.Semantic.DeepEqual(a.Proxy, b.Proxy) ||
-		!apiequality.Semantic.DeepEqual(a.GitHubServerTLS, b.GitHubServerTLS)
+		!apiequality.Semantic.DeepEqual(a.GitHubServerTLS, b.GitHubServerTLS) ||
+		!apiequality.Semantic.DeepEqual(a.MaxRunnerLifetime, b.MaxRunnerLifetime)
 }
 
 func proxyRights(needs Needs, px *actions.ProxyConfig, p *field.Path) {

@@ -19,6 +19,7 @@ limitations under the License.
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	v1 "k8s.io/client-go/applyconfigurations/core/v1"
 )
 
@@ -59,6 +60,11 @@ type RunnerSetSpecApplyConfiguration struct {
 	Proxy *ProxyConfigApplyConfiguration `json:"proxy,omitempty"`
 	// GitHubServerTLS trusts an extra CA, for GitHub Enterprise Server.
 	GitHubServerTLS *TLSConfigApplyConfiguration `json:"githubServerTLS,omitempty"`
+	// MaxRunnerLifetime bounds how long a runner pod may live (at least 1m), busy or not: it
+	// becomes the pod's activeDeadlineSeconds (the smaller, if the template sets one too), so
+	// the kubelet ends a runner that hangs even while the server is down. A job still running
+	// then is lost with its runner. Unset: no bound.
+	MaxRunnerLifetime *metav1.Duration `json:"maxRunnerLifetime,omitempty"`
 }
 
 // RunnerSetSpecApplyConfiguration constructs a declarative configuration of the RunnerSetSpec type for use with
@@ -154,5 +160,13 @@ func (b *RunnerSetSpecApplyConfiguration) WithProxy(value *ProxyConfigApplyConfi
 // If called multiple times, the GitHubServerTLS field is set to the value of the last call.
 func (b *RunnerSetSpecApplyConfiguration) WithGitHubServerTLS(value *TLSConfigApplyConfiguration) *RunnerSetSpecApplyConfiguration {
 	b.GitHubServerTLS = value
+	return b
+}
+
+// WithMaxRunnerLifetime sets the MaxRunnerLifetime field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the MaxRunnerLifetime field is set to the value of the last call.
+func (b *RunnerSetSpecApplyConfiguration) WithMaxRunnerLifetime(value metav1.Duration) *RunnerSetSpecApplyConfiguration {
+	b.MaxRunnerLifetime = &value
 	return b
 }
