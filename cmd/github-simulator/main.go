@@ -61,6 +61,7 @@ type options struct {
 	assignTimeout  time.Duration
 	reofferAfter   time.Duration
 	sessionIdle    time.Duration
+	runnerLost     time.Duration
 	minRunner      string
 	runnerVersion  string
 	restRateLimit  int
@@ -120,6 +121,7 @@ S=https://127.0.0.1:PORT and the CA trusted (alias curl='curl --cacert CA_FILE')
   curl -s -XPOST $S/_sim/jobs -d '{"labels":["linux"],"owner":"acme","repository":"app","duration":"30s","count":5}'
   curl -s $S/_sim/jobs                    # all jobs with state, scale set, runner, result
   curl -s $S/_sim/jobs?state=queued       # or acquired, assigned, running, completed
+  curl -s $S/_sim/jobs/1001/attempts      # a job and its re-runs (REST POST .../actions/jobs/{job_id}/rerun)
 
   # the next 3 long polls answer 503 with Retry-After: 2
   curl -s -XPOST $S/_sim/faults -d '{"endpoint":"GetMessage","status":503,"retryAfter":"2s","count":3}'
@@ -154,6 +156,8 @@ S=https://127.0.0.1:PORT and the CA trusted (alias curl='curl --cacert CA_FILE')
   curl -s $S/_sim/settings                # settings that may change while it runs
   # idle message sessions expire after 30s from now on (negative: never)
   curl -s -XPATCH $S/_sim/settings -d '{"sessionIdleTimeout":"30s"}'
+  # a job whose runner went away mid-job fails 30s after (GitHub: when its job lock lapses)
+  curl -s -XPATCH $S/_sim/settings -d '{"runnerLostTimeout":"30s"}'
   # runners older than 2.331.0 are refused from now on
   curl -s -XPATCH $S/_sim/settings -d '{"minRunnerVersion":"2.331.0"}'
 
@@ -173,7 +177,8 @@ Endpoint names for faults and counters: CreateInstallationToken, RegistrationTok
 ListRunners, RunnerRegistration, GetRunnerGroup, GetScaleSetByName, GetScaleSet,
 CreateScaleSet, UpdateScaleSet, DeleteScaleSet, CreateSession, RefreshSession, DeleteSession,
 GetMessage, DeleteMessage, AcquireJobs, AcquirableJobs, GenerateJitConfig, GetRunner,
-GetRunnerByName, RemoveRunner, GetInstallation, ListInstallationRepositories, or * for all.
+GetRunnerByName, RemoveRunner, GetInstallation, ListInstallationRepositories, GetWorkflowJob,
+RerunWorkflowJob, GetWorkflowRun, ListWorkflowRunJobs, or * for all.
 `
 
 func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
@@ -194,6 +199,8 @@ func newFlagSet(o *options, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.reofferAfter, "reoffer-after", simulator.DefaultReofferAfter, "a job nobody acquired is offered again after this (negative: never)")
 	fs.DurationVar(&o.sessionIdle, "session-idle-timeout", simulator.DefaultSessionIdleTimeout,
 		"a message session nobody polled, refreshed or otherwise used for this long expires, as GitHub expires the session of a listener that died without deleting it (negative: never)")
+	fs.DurationVar(&o.runnerLost, "runner-lost-timeout", simulator.DefaultRunnerLostTimeout,
+		"a job whose runner went away mid-job (its pod deleted or evicted) fails this long after, as GitHub fails it when the runner's job lock lapses (negative: at once)")
 	fs.StringVar(&o.minRunner, "min-runner-version", actions.MinRunnerVersion,
 		"runners older than this are refused when they connect, as GitHub refuses them since 2026-09-25 (0.0.0: none)")
 	fs.IntVar(&o.restRateLimit, "rest-rate-limit", simulator.DefaultRESTRateLimit, "GitHub REST requests per credential and hour")
@@ -285,6 +292,7 @@ func (o *options) simulatorOptions() (simulator.Options, error) {
 		PATs: o.pats, LongPollHold: o.longPollHold, AdminTokenTTL: o.adminTokenTTL,
 		QueueTokenTTL: o.queueTokenTTL, AssignTimeout: o.assignTimeout, ReofferAfter: o.reofferAfter,
 		SessionIdleTimeout: o.sessionIdle, MinRunnerVersion: o.minRunner, RESTRateLimit: o.restRateLimit, Seed: o.seed,
+		RunnerLostTimeout: o.runnerLost,
 	}
 	so.RESTSecondaryLimit, so.JITConfigRate, so.AnyAccount = o.secondaryLimit, o.jitRate, o.anyAccount
 	for _, list := range o.accounts {

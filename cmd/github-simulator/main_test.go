@@ -51,7 +51,7 @@ func TestHelpDocumentsFlagsAndControlAPI(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"--listen", "--pat", "--long-poll-hold", "--kubeconfig", "--emulate-runners",
-		"--session-idle-timeout", "--min-runner-version", "--runner-version", "/_sim/jobs", "/_sim/faults", "/_sim/counters", "/_sim/settings", "curl", "GetMessage", "exit-code"} {
+		"--session-idle-timeout", "--runner-lost-timeout", "runnerLostTimeout", "attempts", "--min-runner-version", "--runner-version", "/_sim/jobs", "/_sim/faults", "/_sim/counters", "/_sim/settings", "curl", "GetMessage", "exit-code"} {
 		if !strings.Contains(out.String(), strings.TrimPrefix(want, "-")) {
 			t.Errorf("--help lacks %q", want)
 		}
@@ -90,6 +90,24 @@ func TestSessionIdleTimeoutFlag(t *testing.T) {
 	}
 	if s, err := cc.Settings(); err != nil || s.SessionIdleTimeout != 90*time.Second {
 		t.Errorf("settings of the started simulator %+v, %v", s, err)
+	}
+}
+
+// TestRunnerLostTimeoutFlag: the flag reaches the simulator; its default is the simulator's.
+func TestRunnerLostTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{nil, simulator.DefaultRunnerLostTimeout},
+		{[]string{"--runner-lost-timeout", "30s"}, 30 * time.Second},
+		{[]string{"--runner-lost-timeout", "-1s"}, -time.Second},
+	} {
+		o := parse(t, tc.args...)
+		so, err := o.simulatorOptions()
+		if err != nil || so.RunnerLostTimeout != tc.want {
+			t.Errorf("%v: RunnerLostTimeout %s (%v), want %s", tc.args, so.RunnerLostTimeout, err, tc.want)
+		}
 	}
 }
 

@@ -40,8 +40,11 @@ limitations under the License.
 // service's refusal as its output, which the kubelet puts into the container's termination
 // message under terminationMessagePolicy FallbackToLogsOnError.
 //
-// A runner that goes away with a job (a crash mid-job, or its pod deleted) is disconnected;
-// the simulator fails its job, as the service does when a runner stops answering.
+// A runner that goes away with a job (a crash mid-job, or its pod deleted, evicted or failed)
+// is disconnected and says nothing more: like a killed runner process, it stops renewing its
+// job lock, and the simulator fails the job once the lock lapses (its RunnerLostTimeout), as
+// GitHub does. The graceful path of a real runner, which ends its job itself when it gets
+// SIGTERM (GAG sees such jobs fail within 15-26 s of a preemption or drain), is not emulated.
 //
 // The exit is written through the pod's status subresource (read, change, update; retried
 // on conflict) as the kubelet would: the runner container terminated, native sidecars
@@ -293,7 +296,8 @@ func (e *Emulator) onDelete(obj any) {
 	}
 }
 
-// stopLocked ends a live process because its pod went away; the runner goes offline.
+// stopLocked ends a live process because its pod went away; the runner goes offline (its job,
+// if any, fails when the job lock lapses).
 func (e *Emulator) stopLocked(p *process, reason string) {
 	if p == nil || p.deleted {
 		return
@@ -395,7 +399,7 @@ func (e *Emulator) runProcess(ctx context.Context, p *process, pod *corev1.Pod) 
 	klog.V(2).InfoS("Runner running a job", "pod", p.pod, "runnerID", info.ID, "job", job.RequestID, "duration", job.Job.Duration)
 	if plan.code != 0 {
 		online = false
-		e.cfg.Runners.DisconnectRunner(info.ID) // the service fails the job
+		e.cfg.Runners.DisconnectRunner(info.ID) // the service fails the job when its lock lapses
 		e.exit(ctx, p, plan.code)
 		return
 	}

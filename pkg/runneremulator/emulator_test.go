@@ -55,7 +55,9 @@ type env struct {
 // clientset and a fake clock, configured further by opts.
 func setup(t *testing.T, opts ...func(*Config)) *env {
 	t.Helper()
-	sim := simtest.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond})
+	// Jobs of runners that go away mid-job stay running until a test shortens the timeout
+	// (lostRunnerFails).
+	sim := simtest.New(t, simulator.Options{LongPollHold: 200 * time.Millisecond, RunnerLostTimeout: time.Hour})
 	tn := simtest.Register(t, sim, "acme")
 	rs := tn.CreateScaleSet(t, "linux")
 	tn.Listen(t, rs.ID).Start(t)
@@ -395,13 +397,30 @@ func TestCrashes(t *testing.T) {
 		t.Error("a crashed runner is online")
 	}
 
-	// Mid-job: the job fails, the pod fails.
+	// Mid-job: the pod fails; the runner renews its job lock no more, and the job fails once
+	// the lock lapsed.
 	id := e.queueJob(time.Hour)
 	mid := e.createRunner("mid", withAnnotation(ExitCodeAnnotation, "1"), withAnnotation(ExitWhenAnnotation, "job-started"))
 	e.markRunning("mid")
 	e.eventually("the pod to fail", poll, func() bool { return e.pod("mid").Status.Phase == corev1.PodFailed })
-	if js := e.job(id); js.State != simulator.JobCompleted || js.Result != "failed" || js.RunnerID != mid.Runner.ID {
-		t.Errorf("job = %+v", js)
+	e.lostRunnerFails(id, mid.Runner.ID)
+}
+
+// lostRunnerFails checks that job id runs on, on its runner gone offline, until its job lock
+// lapses (the simulator's RunnerLostTimeout, shortened here), then fails.
+func (e *env) lostRunnerFails(id int64, runnerID int) {
+	e.t.Helper()
+	if js := e.job(id); js.State != simulator.JobRunning || js.RunnerLostAt.IsZero() || js.RunnerID != runnerID {
+		e.t.Fatalf("job of a runner gone mid-job, within its lock = %+v", js)
+	}
+	if rn, _ := e.simRunner(runnerID); rn.Online {
+		e.t.Error("a runner gone mid-job is online")
+	}
+	if _, err := e.sim.UpdateSettings(simulator.Settings{RunnerLostTimeout: time.Nanosecond}); err != nil {
+		e.t.Fatal(err)
+	}
+	if js := e.job(id); js.State != simulator.JobCompleted || js.Result != simulator.ResultFailed || !js.LostRunner {
+		e.t.Errorf("job once the lock lapsed = %+v", js)
 	}
 }
 
@@ -416,7 +435,8 @@ func TestPodDeletedWhileOnline(t *testing.T) {
 	e.eventually("the runner to go offline", 0, func() bool { rn, _ := e.simRunner(jit.Runner.ID); return !rn.Online })
 	e.eventually("the emulator to forget the pod", 0, func() bool { return e.runner("gone").Pod.Name == "" })
 
-	// Deleted mid-job: the job fails.
+	// Deleted mid-job: the runner goes away without completing its job, which fails when its
+	// job lock lapses.
 	id := e.queueJob(time.Hour)
 	busy := e.createRunner("busy")
 	e.markRunning("busy")
@@ -424,13 +444,8 @@ func TestPodDeletedWhileOnline(t *testing.T) {
 	if err := e.client.CoreV1().Pods(ns).Delete(t.Context(), "busy", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e.eventually("the job to fail", 0, func() bool { return e.job(id).State == simulator.JobCompleted })
-	if js := e.job(id); js.Result != "failed" {
-		t.Errorf("job = %+v", js)
-	}
-	if rn, _ := e.simRunner(busy.Runner.ID); rn.Online {
-		t.Error("runner still online")
-	}
+	e.eventually("the runner to go away", 0, func() bool { return !e.job(id).RunnerLostAt.IsZero() })
+	e.lostRunnerFails(id, busy.Runner.ID)
 }
 
 func TestRestartPolicyAlwaysBacksOff(t *testing.T) {

@@ -94,6 +94,9 @@ func run(m *testing.M) int {
 	gh, err = simulator.Start(simulator.Options{
 		Listen: localsystem.GitHubListen, ServiceListen: localsystem.GitHubServiceListen, BrokerListen: localsystem.GitHubBrokerListen,
 		TLS: true, SeparateHosts: true, LongPollHold: 2 * time.Second, AssignTimeout: time.Minute,
+		// GitHub fails the job of a runner that vanished ~10 minutes later; tests that delete a
+		// busy runner wait seconds.
+		RunnerLostTimeout: 5 * time.Second,
 		Apps: []simulator.App{{
 			AppID: e2eAppID, ClientID: e2eAppClientID, PrivateKeyPEM: e2eAppKey,
 			Installations: []simulator.Installation{{ID: e2eAppInstallation, Account: e2eAppElsewhere}},

@@ -125,6 +125,11 @@ func newWorld(t *testing.T, scenario, ns string, o simulator.Options) *world {
 	if o.AssignTimeout == 0 {
 		o.AssignTimeout = 2 * time.Minute
 	}
+	if o.RunnerLostTimeout == 0 {
+		// GitHub fails a vanished runner's job ~10 minutes later; the scenarios' budgets are
+		// minutes.
+		o.RunnerLostTimeout = 10 * time.Second
+	}
 	// GitHub over HTTPS, its REST API, Actions Service and broker on hosts of their own.
 	o.Listen, o.ServiceListen, o.BrokerListen = localsystem.GitHubListen, localsystem.GitHubServiceListen, localsystem.GitHubBrokerListen
 	o.TLS, o.SeparateHosts, o.CA = true, true, githubCA

@@ -43,6 +43,9 @@ const (
 	PermissionAdministration                = "administration"
 	PermissionOrganizationSelfHostedRunners = "organization_self_hosted_runners"
 	PermissionMetadata                      = "metadata"
+	// PermissionActions is what the workflow run and job endpoints ask of fine-grained tokens
+	// and Apps: read to read them, write to re-run.
+	PermissionActions = "actions"
 )
 
 // GitHub's refusals and the documentation they point at.
@@ -149,11 +152,20 @@ func (st *state) authenticateLocked(tok string, now time.Time) (credential, bool
 	return credential{}, false
 }
 
-// need is what the runner endpoints of one kind of scope ask for.
+// need is what an endpoint asks of a credential: the runner endpoints of one kind of scope
+// (needOf), or the workflow run and job endpoints (actionsNeed).
 type need struct {
 	scopes     []string // classic scopes, any of which will do
 	permission string   // fine-grained and App permission; "" when neither may act here
+	// private: a classic token without the scopes does not see the resource at all (a private
+	// repository, as every repository of the simulator is): 404, not 403.
+	private bool
 }
+
+// actionsNeed is what the workflow run and job endpoints ask: repo for classic tokens (the
+// simulator's repositories are private), actions (read, or write to re-run) for fine-grained
+// tokens and Apps, as GitHub's REST documentation says.
+var actionsNeed = need{scopes: []string{OAuthScopeRepo}, permission: PermissionActions, private: true}
 
 func needOf(kind scopeKind) need {
 	switch kind {
@@ -166,17 +178,19 @@ func needOf(kind scopeKind) need {
 	return need{scopes: []string{oauthScopeAdminEnterprise, OAuthScopeManageRunnersEnterprise}}
 }
 
-// authorizeLocked decides whether c may read or write the runners of sc: 0, or the status
+// authorizeLocked decides whether c may read or write what n guards in sc: 0, or the status
 // and message GitHub answers. What an installation cannot see is 404, not 403: GitHub does
 // not reveal what it hides.
-func (st *state) authorizeLocked(c credential, sc scope, write bool) (int, string) {
+func (st *state) authorizeLocked(c credential, sc scope, n need, write bool) (int, string) {
 	if !st.accountExistsLocked(sc) {
 		return http.StatusNotFound, "Not Found"
 	}
-	n := needOf(sc.kind)
 	switch c.kind {
 	case credClassic:
 		if !slices.ContainsFunc(n.scopes, func(s string) bool { return slices.Contains(c.pat.Scopes, s) }) {
+			if n.private {
+				return http.StatusNotFound, "Not Found"
+			}
 			return http.StatusForbidden, msgAdminRights
 		}
 	case credFineGrained:
@@ -205,9 +219,9 @@ func permits(perms map[string]string, name string, write bool) bool {
 	return permissionLevels[perms[name]] >= need
 }
 
-// setOAuthHeaders sends a classic token's scopes, and the scopes the endpoint accepts, as
-// GitHub does on every answer to a classic token.
-func setOAuthHeaders(w http.ResponseWriter, c credential, sc *scope) {
+// setOAuthHeaders sends a classic token's scopes, and the scopes the endpoint accepts (n's;
+// none for nil), as GitHub does on every answer to a classic token.
+func setOAuthHeaders(w http.ResponseWriter, c credential, n *need) {
 	if c.kind != credClassic {
 		return
 	}
@@ -216,8 +230,8 @@ func setOAuthHeaders(w http.ResponseWriter, c credential, sc *scope) {
 	// Set directly to keep GitHub's spelling on the wire.
 	w.Header()["X-OAuth-Scopes"] = []string{strings.Join(scopes, ", ")}
 	accepted := ""
-	if sc != nil {
-		accepted = strings.Join(needOf(sc.kind).scopes, ", ")
+	if n != nil {
+		accepted = strings.Join(n.scopes, ", ")
 	}
 	w.Header()["X-Accepted-OAuth-Scopes"] = []string{accepted}
 }

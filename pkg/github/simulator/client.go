@@ -129,6 +129,17 @@ func (c *ControlClient) Job(id int64) (JobStatus, bool, error) {
 	return out, err == nil, err
 }
 
+// JobAttempts returns every attempt of a job, first to last, given the request id of any of
+// them; false if the simulator does not know it.
+func (c *ControlClient) JobAttempts(id int64) ([]JobStatus, bool, error) {
+	var out []JobStatus
+	status, err := c.do(http.MethodGet, "/_sim/jobs/"+strconv.FormatInt(id, 10)+"/attempts", nil, &out)
+	if status == http.StatusNotFound {
+		return nil, false, nil
+	}
+	return out, err == nil, err
+}
+
 // Jobs lists every job.
 func (c *ControlClient) Jobs() ([]JobStatus, error) {
 	var out []JobStatus

@@ -114,7 +114,8 @@ func ctlID(w http.ResponseWriter, r *http.Request) (int, bool) {
 	return id, true
 }
 
-func (s *Simulator) controlRoutes(mux *http.ServeMux) {
+// jobRoutes serves /_sim/jobs: queue jobs, read them and their attempts.
+func (s *Simulator) jobRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sim/jobs", func(w http.ResponseWriter, r *http.Request) {
 		var req QueueJobsRequest
 		if !ctlDecode(w, r, &req) {
@@ -151,18 +152,37 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 		ctlJSON(w, http.StatusOK, jobs)
 	})
 	mux.HandleFunc("GET /_sim/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-		if err != nil {
-			ctlError(w, http.StatusBadRequest, codeBadRequest, errors.New("id must be an integer"))
-			return
-		}
-		j, ok := s.Job(id)
-		if !ok {
+		if id, ok := ctlJobID(w, r); ok {
+			if j, ok := s.Job(id); ok {
+				ctlJSON(w, http.StatusOK, j)
+				return
+			}
 			ctlError(w, http.StatusNotFound, codeNotFound, errors.New("no such job"))
-			return
 		}
-		ctlJSON(w, http.StatusOK, j)
 	})
+	mux.HandleFunc("GET /_sim/jobs/{id}/attempts", func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := ctlJobID(w, r); ok {
+			if attempts, ok := s.JobAttempts(id); ok {
+				ctlJSON(w, http.StatusOK, attempts)
+				return
+			}
+			ctlError(w, http.StatusNotFound, codeNotFound, errors.New("no such job"))
+		}
+	})
+}
+
+// ctlJobID reads a job's request id from the path.
+func ctlJobID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, codeBadRequest, errors.New("id must be an integer"))
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Simulator) controlRoutes(mux *http.ServeMux) {
+	s.jobRoutes(mux)
 	mux.HandleFunc("POST /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		var f Fault
 		if !ctlDecode(w, r, &f) {
@@ -234,7 +254,11 @@ func (s *Simulator) controlRoutes(mux *http.ServeMux) {
 	// keep this change apart from the serving code; they are GitHub's, not the control API's.
 	s.installationRoutes(mux)
 
-	// The runner side.
+	s.runnerControlRoutes(mux)
+}
+
+// runnerControlRoutes serve the runner side: /_sim/runners.
+func (s *Simulator) runnerControlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sim/runners", func(w http.ResponseWriter, r *http.Request) {
 		ctlJSON(w, http.StatusOK, s.Runners())
 	})

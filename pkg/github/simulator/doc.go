@@ -112,6 +112,18 @@ acquirejobs URL from the tenant URL).
     "documentation_url":"https://docs.github.com/rest"} when the URL names an account that
     does not exist (as the runner has logged it from GitHub), 403 when it names another scope
     than the token's, 422 for a URL that names nothing. One tenant per scope.
+  - GET /repos/{o}/{r}/actions/jobs/{job_id}: the workflow job (see Workflow runs below):
+    {"id","run_id","run_url","run_attempt","url","html_url","check_run_url","status",
+    "conclusion","created_at","started_at","completed_at","name","steps","labels","runner_id",
+    "runner_name","runner_group_id","runner_group_name","workflow_name","head_branch"}; 404
+    for a job of another repository.
+  - GET /repos/{o}/{r}/actions/runs/{run_id}: {"id","name","head_branch","path","run_number",
+    "run_attempt","event","status","conclusion","url","html_url","jobs_url","rerun_url",
+    "created_at","updated_at","run_started_at"}.
+  - GET /repos/{o}/{r}/actions/runs/{run_id}/jobs[?filter=latest|all]: {"total_count","jobs"},
+    the newest attempt of each job (latest, the default) or every attempt; per_page/page with
+    a Link header.
+  - POST /repos/{o}/{r}/actions/jobs/{job_id}/rerun [{"enable_debug_logging":…}]: 201 {}.
 
 REST calls authenticate with "Bearer" or "token" and a personal access token (Options.PATs,
 Options.Tokens) or an installation token; anything else is 401 {"message":"Bad credentials",
@@ -164,6 +176,13 @@ enterprise scope always: 403 "Resource not accessible by integration". Tokens fo
 installation as it is now: a replaced installation changes what they may do at once, a
 removed one makes them 401 Bad credentials. Installing declares the account and selected
 repositories (an App is only installed on what exists).
+
+The workflow run and job endpoints ask what GitHub's REST documentation says: classic tokens
+repo (the simulator's repositories are private: without repo a token sees none of them, 404 Not
+Found, as GitHub hides a private repository), fine-grained tokens and installations the
+permission actions, read to read and write to re-run (403 "Resource not accessible by personal
+access token" / "by integration" without it). DefaultInstallationPermissions (what ARC asks)
+has no actions: a server that re-runs jobs with an App must ask for actions write.
 
 Tokens, accounts and installations change at run time (control API below), so that a test
 can break a credential, fix it, and watch its client recover.
@@ -265,10 +284,49 @@ runnerName) and completes it (JobCompleted with result); the ephemeral runner is
 deregistered. An assigned job that no runner starts within AssignTimeout gets JobCompleted
 "canceled" and is queued again, at most MaxRequeues (3) times, then canceled for good.
 
+A runner that goes away mid-job without completing it (DisconnectRunner: its process killed,
+its pod deleted or evicted, its node lost) tells GitHub nothing; GitHub learns it when the
+runner's job lock, which a live runner renews every minute for ten, lapses. The job stays
+running on its offline runner (counted as running and busy; the runner cannot be removed:
+400 JobStillRunningException) for Options.RunnerLostTimeout (default 10 minutes, the lock
+window; the "runnerLostTimeout" setting changes it at run time), then fails: result
+"failed" (REST conclusion "failure", GitHub's "The self-hosted runner: … lost communication
+with the server"), JobCompleted to its scale set as for any completion, the runner idle and
+offline. A runner that connects again before then keeps its job. JobStatus.LostRunner (and
+RunnerLostAt) tells tests which failures these were: GitHub does not, and a server must not
+read it; the counters count them (lostRunners).
+
 Statistics are computed from this state whenever they are sent: totalAvailableJobs (queued and
 matching), totalAcquiredJobs (acquired, waiting for capacity), totalAssignedJobs (assigned or
 running, so >= totalRunningJobs), totalRunningJobs, totalRegisteredRunners, totalBusyRunners
 (= running jobs) and totalIdleRunners (registered minus busy).
+
+# Workflow runs and re-runs
+
+Every job belongs to a workflow run (JobStatus.WorkflowRunID, the messages' workflowRunId, REST's
+run_id; ids from 7000001) and to one attempt of it (JobStatus.RunAttempt, from 1): QueueJob
+makes a run per job, or puts the job in the run Job.WorkflowRunID names (several jobs of one
+run). A job has a REST job id too (JobStatus.RESTJobID, from 40000000001), GitHub's workflow
+job id, which is its check run id (check_run_url names it; the runner's job.check_run_id).
+
+The scale set's messages do not carry the REST job id, and the simulator adds no field GitHub
+does not send: runnerRequestId is the Actions Service's job request id and jobId is a GUID
+string (JobStatus.JobGUID), neither of which REST shows. A server goes from a message to the
+REST job through the run: GET …/actions/runs/{workflowRunId}/jobs (ownerName, repositoryName
+of the message) and the job whose runner_name is the message's runnerName (set from JobStarted
+on; runner_id is its runnerId), or whose name is its jobDisplayName while no runner took it.
+
+POST …/actions/jobs/{job_id}/rerun re-runs a job: a new attempt of its run (run_attempt + 1)
+with a new job of the same Job (labels, duration, result; new request id, REST job id and
+GUID; JobStatus.RerunOf and the old job's RerunAs link them), queued and offered
+(JobAvailable) like any job; the old job stays completed. workflow_name is Job.WorkflowName,
+else the workflow file's path, head_branch the branch or tag of Job.WorkflowRef. GitHub re-runs only runs that concluded: while any job of the run (the job itself
+included) is not completed, 403 "This workflow is already running", the refusal GitHub gives
+(GAG meets it re-running a run whose killed runner's lock has not lapsed). A run is queued
+while its newest jobs wait, in_progress while one runs, completed when all are, with the
+conclusion failure if one failed, else cancelled if one was, else success. Not modelled:
+re-runs of dependent jobs, the 30-day limit, the attempts endpoint
+(…/runs/{run_id}/attempts/{n}/jobs), head_sha.
 
 # Runner side
 
@@ -278,13 +336,15 @@ DisconnectRunner. A runner older than Options.MinRunnerVersion (default 2.329.0,
 minimum since 2026-09-25) is refused with a *RunnerVersionError ("Runner version v2.328.0 is
 deprecated and cannot receive messages. ..."), its registration left offline; the runner
 prints it and exits 7 under ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE=1.
-ConnectRunner reports no version and is not checked. The same methods exist on ControlClient,
-which drives a simulator in another process.
+ConnectRunner reports no version and is not checked. DisconnectRunner is a runner process
+ending without completing its job (see the job model: its job fails RunnerLostTimeout later).
+The same methods exist on ControlClient, which drives a simulator in another process.
 
 # Control API (/_sim/, JSON; durations as "90s" or a number of seconds)
 
 	POST   /_sim/jobs                      {"labels":["linux"],"owner":"acme","repository":"app","duration":"30s","count":5}
 	GET    /_sim/jobs[?state=queued]       GET /_sim/jobs/{id}
+	GET    /_sim/jobs/{id}/attempts        every attempt of the job, first to last
 	POST   /_sim/faults                    {"endpoint":"GetMessage","status":503,"retryAfter":"2s","count":3}
 	GET    /_sim/faults                    DELETE /_sim/faults/{id}
 	POST   /_sim/scalesets/{id}/vanish     DELETE /_sim/scalesets/{id}/session
@@ -293,7 +353,8 @@ which drives a simulator in another process.
 	GET    /_sim/scalesets                 GET /_sim/sessions
 	POST   /_sim/runnergroups              {"name":"gpu"}
 	GET    /_sim/settings                  PATCH /_sim/settings {"sessionIdleTimeout":"30s","minRunnerVersion":"2.331.0",
-	                                         "restRateLimit":5000,"restSecondaryLimit":10,"jitConfigRate":5,"anyAccount":false}
+	                                         "restRateLimit":5000,"restSecondaryLimit":10,"jitConfigRate":5,"anyAccount":false,
+	                                         "runnerLostTimeout":"30s"}
 	GET    /_sim/accounts                  POST /_sim/accounts {"path":"acme/app"}   DELETE /_sim/accounts/{path}
 	GET    /_sim/tokens                    PUT /_sim/tokens {"value":"ghp_x","scopes":["repo"]} (or "fineGrained","permissions")
 	DELETE /_sim/tokens/{token}            POST /_sim/tokens/{token}/grant {"scopes":["admin:org"],"permissions":{"administration":"write"}}
@@ -310,7 +371,7 @@ which drives a simulator in another process.
 
 Simulator and ControlClient have a method for each of who may do what: DeclareAccount,
 RemoveAccount, Accounts, SetToken, RemoveToken, GrantToken, RevokeToken, Tokens, Install,
-Uninstall, Installations and SetRateLimit (and Settings, UpdateSettings).
+Uninstall, Installations and SetRateLimit (and Settings, UpdateSettings); both have JobAttempts.
 
 # Faults and counters
 
@@ -318,8 +379,9 @@ A Fault matches an endpoint name (the EP* constants, or "*") and optionally one 
 with a seeded probability or always, and for Count requests or until removed. It can delay the
 answer, answer a status (with an error body in the endpoint's style and Retry-After), answer
 an empty body, or answer a body given verbatim (a malformed, truncated or oversized message).
-Counters count every request per endpoint name and per scale set id, and the requests a fault
-answered.
+Counters count every request per endpoint name and per scale set id, the requests a fault
+answered, the re-runs GitHub accepted (reruns) and the jobs failed for a lost runner
+(lostRunners).
 
 # Outages
 
@@ -330,7 +392,7 @@ listens again on the same addresses. GitHub's side of a real outage, for clients
 # Time
 
 Options.Clock (k8s.io/utils/clock) drives token expiry, AssignTimeout, ReofferAfter,
-SessionIdleTimeout, the rate-limit windows and every timestamp, so a fake clock's Step drives them in tests. The long-poll hold and Fault.Delay are
+SessionIdleTimeout, RunnerLostTimeout, the rate-limit windows and every timestamp, so a fake clock's Step drives them in tests. The long-poll hold and Fault.Delay are
 wall-clock time: they pace the transport.
 */
 package simulator

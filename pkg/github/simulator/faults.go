@@ -32,6 +32,10 @@ const (
 	EPRegistrationToken       = "RegistrationToken"
 	EPListRunners             = "ListRunners"
 	EPRunnerRegistration      = "RunnerRegistration"
+	EPGetWorkflowJob          = "GetWorkflowJob"
+	EPRerunWorkflowJob        = "RerunWorkflowJob"
+	EPGetWorkflowRun          = "GetWorkflowRun"
+	EPListWorkflowRunJobs     = "ListWorkflowRunJobs"
 	// Actions Service.
 	EPGetRunnerGroup     = "GetRunnerGroup"
 	EPGetScaleSetByName  = "GetScaleSetByName"
@@ -105,6 +109,10 @@ type Counters struct {
 	// RateLimited counts requests a rate limit refused: "rest" (the primary REST budget),
 	// "rest-secondary" and "jit" (JITConfigRate).
 	RateLimited map[string]int `json:"rateLimited"`
+	// Reruns counts the re-runs GitHub accepted (POST …/actions/jobs/{job_id}/rerun, 201).
+	Reruns int `json:"reruns"`
+	// LostRunners counts the jobs failed because their runner went away (RunnerLostTimeout).
+	LostRunners int `json:"lostRunners"`
 }
 
 // Endpoint returns the count of one endpoint.
@@ -120,7 +128,8 @@ func newCounters() Counters {
 }
 
 func (c Counters) clone() Counters {
-	out := Counters{Total: c.Total, Endpoints: maps.Clone(c.Endpoints), Faults: maps.Clone(c.Faults), RateLimited: maps.Clone(c.RateLimited), ScaleSets: map[int]map[string]int{}}
+	out := Counters{Total: c.Total, Reruns: c.Reruns, LostRunners: c.LostRunners, Endpoints: maps.Clone(c.Endpoints),
+		Faults: maps.Clone(c.Faults), RateLimited: maps.Clone(c.RateLimited), ScaleSets: map[int]map[string]int{}}
 	for id, m := range c.ScaleSets {
 		out.ScaleSets[id] = maps.Clone(m)
 	}

@@ -44,9 +44,12 @@ const (
 type restCheck struct {
 	// charge spends the rate limits; false for an answer that costs nothing (304).
 	charge bool
-	// scope is the account whose runners the call reads or (write) changes; nil for none.
+	// scope is the account whose runners (or workflow runs) the call reads or (write)
+	// changes; nil for none.
 	scope *scope
 	write bool
+	// need is what the call asks of the credential; nil: the runner endpoints' (needOf).
+	need *need
 	// doc is the documentation_url of a 403 refusal.
 	doc string
 }
@@ -70,14 +73,19 @@ func (s *Simulator) authREST(w http.ResponseWriter, r *http.Request, chk restChe
 		writeGitHubError(w, http.StatusUnauthorized, "Bad credentials")
 		return credential{}, false
 	}
-	setOAuthHeaders(w, c, chk.scope)
+	n := chk.need
+	if n == nil && chk.scope != nil {
+		runners := needOf(chk.scope.kind)
+		n = &runners
+	}
+	setOAuthHeaders(w, c, n)
 	if !st.chargeLocked(w, c, now, chk.charge) {
 		return credential{}, false
 	}
 	if chk.scope == nil {
 		return c, true
 	}
-	switch status, msg := st.authorizeLocked(c, *chk.scope, chk.write); status {
+	switch status, msg := st.authorizeLocked(c, *chk.scope, *n, chk.write); status {
 	case 0:
 		return c, true
 	case http.StatusNotFound:

@@ -204,6 +204,10 @@ func (s *Simulator) restRoutes(mux *http.ServeMux) {
 	gh("GET /orgs/{org}/actions/runners", EPListRunners, s.handleListRunners)
 	gh("GET /enterprises/{enterprise}/actions/runners", EPListRunners, s.handleListRunners)
 	gh("POST /actions/runner-registration", EPRunnerRegistration, s.handleRunnerRegistration)
+	gh("GET /repos/{owner}/{repo}/actions/jobs/{job}", EPGetWorkflowJob, s.handleGetWorkflowJob)
+	gh("POST /repos/{owner}/{repo}/actions/jobs/{job}/rerun", EPRerunWorkflowJob, s.handleRerunWorkflowJob)
+	gh("GET /repos/{owner}/{repo}/actions/runs/{run}", EPGetWorkflowRun, s.handleGetWorkflowRun)
+	gh("GET /repos/{owner}/{repo}/actions/runs/{run}/jobs", EPListWorkflowRunJobs, s.handleListWorkflowRunJobs)
 }
 
 // Paths of the Actions Service, relative to the simulator's origin: the tenant URL is

@@ -45,6 +45,13 @@ type Job struct {
 	DisplayName string `json:"displayName,omitempty"`
 	// EventName defaults to "push".
 	EventName string `json:"eventName,omitempty"`
+	// WorkflowName is the workflow's name in REST answers; default the workflow file's path
+	// (".github/workflows/ci.yml"), as GitHub names a workflow without a name.
+	WorkflowName string `json:"workflowName,omitempty"`
+	// WorkflowRunID puts the job in that workflow run of its repository, in the run's current
+	// attempt (several jobs of one run, as a matrix makes); 0, or a run of another repository:
+	// a run of its own. A run id not known yet makes that run.
+	WorkflowRunID int64 `json:"workflowRunId,omitempty"`
 	// Duration is how long the runner emulator runs the job.
 	Duration time.Duration `json:"-"`
 	// Result is what the job ends with when a runner completes it without saying; default
@@ -62,12 +69,31 @@ type JobStatus struct {
 	RunnerID   int    `json:"runnerId,omitempty"`
 	RunnerName string `json:"runnerName,omitempty"`
 	Result     string `json:"result,omitempty"`
-	// Attempts counts assignments to a scale set (cancel-and-requeue adds one each time).
+	// Attempts counts assignments to a scale set (cancel-and-requeue adds one each time);
+	// not to be confused with RunAttempt.
 	Attempts    int       `json:"attempts"`
 	QueuedAt    time.Time `json:"queuedAt,omitzero"`
 	AssignedAt  time.Time `json:"assignedAt,omitzero"`
 	StartedAt   time.Time `json:"startedAt,omitzero"`
 	CompletedAt time.Time `json:"completedAt,omitzero"`
+
+	// WorkflowRunID is the job's workflow run (the messages' workflowRunId, REST's run_id) and
+	// RunAttempt the run's attempt it belongs to, from 1; a re-run is a new job in a new attempt.
+	WorkflowRunID int64 `json:"workflowRunId"`
+	RunAttempt    int   `json:"runAttempt"`
+	// RESTJobID is the job's id in GitHub REST (/actions/jobs/{job_id}, equal to its check run
+	// id). The scale set's messages do not carry it: JobGUID is their jobId.
+	RESTJobID int64  `json:"restJobId"`
+	JobGUID   string `json:"jobGuid"`
+	// RerunOf is the request id of the job this one re-runs (the previous attempt), RerunAs
+	// the request id of the job that re-ran this one.
+	RerunOf int64 `json:"rerunOf,omitempty"`
+	RerunAs int64 `json:"rerunAs,omitempty"`
+	// RunnerLostAt is when the job's runner went away without completing it; LostRunner that
+	// the job failed for it (RunnerLostTimeout later). Test knowledge: GitHub shows such a job
+	// only as failed.
+	RunnerLostAt time.Time `json:"runnerLostAt,omitzero"`
+	LostRunner   bool      `json:"lostRunner,omitempty"`
 }
 
 // RunnerInfo is a registered runner.
@@ -129,26 +155,38 @@ func (s *Simulator) QueueJob(j Job) int64 {
 		j.Result = ResultSucceeded
 	}
 	j.Labels = slices.Clone(j.Labels)
-	lower := make([]string, len(j.Labels))
-	for i, l := range j.Labels {
-		lower[i] = strings.ToLower(l)
-	}
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state
+	jb := st.newJobLocked(j, st.runForLocked(j, now), now)
+	st.offerLocked(jb, now)
+	return jb.st.RequestID
+}
+
+// newJobLocked makes a queued job of spec in run's current attempt, with fresh ids.
+func (st *state) newJobLocked(spec Job, run *workflowRun, now time.Time) *job {
+	lower := make([]string, len(spec.Labels))
+	for i, l := range spec.Labels {
+		lower[i] = strings.ToLower(l)
+	}
+	spec.WorkflowRunID = run.id
 	jb := &job{
-		st:     JobStatus{RequestID: st.nextJobID, Job: j, State: JobQueued, QueuedAt: now},
-		jobID:  uuid.NewString(),
-		runID:  st.nextRunID,
+		st: JobStatus{
+			RequestID: st.nextJobID, Job: spec, State: JobQueued, QueuedAt: now,
+			WorkflowRunID: run.id, RunAttempt: run.attempt, RESTJobID: st.nextRESTJobID, JobGUID: uuid.NewString(),
+		},
+		run:    run,
 		labels: lower,
 	}
 	st.nextJobID++
-	st.nextRunID++
+	st.nextRESTJobID++
 	st.jobs[jb.st.RequestID] = jb
 	st.active[jb.st.RequestID] = jb
-	st.offerLocked(jb, now)
-	return jb.st.RequestID
+	st.restJobs[jb.st.RESTJobID] = jb
+	run.jobs = append(run.jobs, jb)
+	run.updatedAt = now
+	return jb
 }
 
 // Job returns a job's status.
@@ -213,6 +251,11 @@ func (s *Simulator) ConnectRunnerVersion(encodedJITConfig, version string) (Runn
 		return RunnerInfo{}, err
 	}
 	rn.online = true
+	if j := rn.job; j != nil && !j.st.RunnerLostAt.IsZero() {
+		// Back before its job lock lapsed: it renews the lock and keeps its job.
+		klog.V(2).InfoS("A runner that went away mid-job is back", "runner", rn.name, "job", j.st.RequestID)
+		j.st.RunnerLostAt = time.Time{}
+	}
 	return rn.info(), nil
 }
 
@@ -296,21 +339,32 @@ func (s *Simulator) CompleteRunnerJob(runnerID int, result string) error {
 	return nil
 }
 
-// DisconnectRunner takes a runner offline; its registration stays. A job it was running
-// fails, as the service fails a job whose runner lost communication.
+// DisconnectRunner takes a runner offline, as when its process ends without completing its
+// job (killed, its pod deleted or evicted, its node lost); its registration stays. Such a
+// runner tells GitHub nothing: its job stays in progress until its job lock lapses, then
+// fails (Options.RunnerLostTimeout).
 func (s *Simulator) DisconnectRunner(runnerID int) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rn := s.state.runners[runnerID]
+	st := s.state
+	rn := st.runners[runnerID]
 	if rn == nil {
 		return
 	}
 	rn.online = false
-	if j := rn.job; j != nil {
-		rn.job = nil
-		s.state.finishLocked(j, ResultFailed, now)
+	j := rn.job
+	if j == nil || !j.st.RunnerLostAt.IsZero() {
+		return
 	}
+	j.st.RunnerLostAt = now
+	klog.V(2).InfoS("A runner went away mid-job; its job fails when its lock lapses", "runner", rn.name, "job", j.st.RequestID,
+		"after", st.runnerLost)
+	if st.runnerLost < 0 {
+		st.failLostLocked(j, now)
+		return
+	}
+	st.scheduleLocked(now.Add(st.runnerLost))
 }
 
 // Runners lists the registered runners by id.

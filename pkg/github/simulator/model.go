@@ -60,7 +60,10 @@ type state struct {
 	sessionIdle time.Duration
 	// minRunner is the oldest runner version that may connect.
 	minRunner *utilversion.Version
-	kick      func() // wakes the timekeeper
+	// runnerLost is how long a job whose runner went away stays running before it fails
+	// (Options.RunnerLostTimeout); < 0: it fails at once.
+	runnerLost time.Duration
+	kick       func() // wakes the timekeeper
 	// armed is the deadline the timekeeper sleeps until (zero: none); an earlier new
 	// deadline kicks it.
 	armed time.Time
@@ -102,6 +105,11 @@ type state struct {
 
 	jobs   map[int64]*job
 	active map[int64]*job // jobs not completed
+	// runs are the workflow runs by id; restJobs the jobs by REST job id (runs.go).
+	runs          map[int64]*workflowRun
+	restJobs      map[int64]*job
+	runNumbers    map[string]int64 // the last run_number per repository ("owner/repo", lower case)
+	nextRESTJobID int64
 
 	faults   []*fault
 	counters counters
@@ -117,6 +125,7 @@ func newState(o Options, base string, kick func()) *state {
 		reofferAfter:   o.ReofferAfter,
 		sessionIdle:    o.SessionIdleTimeout,
 		minRunner:      mustRunnerVersion(o.MinRunnerVersion),
+		runnerLost:     o.RunnerLostTimeout,
 		kick:           kick,
 		rng:            newRand(o.Seed),
 		installTokens:  map[string]*installToken{},
@@ -144,6 +153,10 @@ func newState(o Options, base string, kick func()) *state {
 		jitConfigs:     map[[sha256.Size]byte]int{},
 		jobs:           map[int64]*job{},
 		active:         map[int64]*job{},
+		runs:           map[int64]*workflowRun{},
+		restJobs:       map[int64]*job{},
+		runNumbers:     map[string]int64{},
+		nextRESTJobID:  firstRESTJobID,
 		counters:       newCounters(),
 		nextScaleSetID: 1, nextRunnerID: 1, nextGroupID: 2, nextFaultID: 1,
 		nextJobID: 1001, nextMessageID: firstMessageID, nextRunID: 7000001,
@@ -257,8 +270,7 @@ type runner struct {
 
 type job struct {
 	st     JobStatus
-	jobID  string
-	runID  int64
+	run    *workflowRun
 	labels []string // lower case
 	// deadline is when an assigned job is canceled; zero unless assigned.
 	deadline time.Time
@@ -380,10 +392,10 @@ func jobMessage(typ string, j *job) JobMessage {
 		RunnerRequestID:    j.st.RequestID,
 		RepositoryName:     j.st.Job.Repository,
 		OwnerName:          j.st.Job.Owner,
-		JobID:              j.jobID,
+		JobID:              j.st.JobGUID,
 		JobWorkflowRef:     j.st.Job.WorkflowRef,
 		JobDisplayName:     j.st.Job.DisplayName,
-		WorkflowRunID:      j.runID,
+		WorkflowRunID:      j.run.id,
 		EventName:          j.st.Job.EventName,
 		RequestLabels:      slices.Clone(j.st.Job.Labels),
 		QueueTime:          j.st.QueuedAt,
@@ -539,36 +551,44 @@ func (st *state) cancelAssignmentLocked(j *job, now time.Time) {
 	}
 }
 
+// dueAt is when the timekeeper must next act on j (zero: never): cancel its assignment,
+// offer it again, or fail it because its runner went away.
+func (st *state) dueAt(j *job) time.Time {
+	switch {
+	case j.st.State == JobAssigned:
+		return j.deadline
+	case j.st.State == JobQueued && st.reofferAfter > 0 && !j.offeredAt.IsZero():
+		return j.offeredAt.Add(st.reofferAfter)
+	case j.st.State == JobRunning && !j.st.RunnerLostAt.IsZero():
+		return j.st.RunnerLostAt.Add(max(st.runnerLost, 0))
+	}
+	return time.Time{}
+}
+
 // sweepLocked applies every deadline that passed and returns the next one (zero if none),
 // which the timekeeper then sleeps until.
 func (st *state) sweepLocked(now time.Time) time.Time {
-	dueAssign := func(j *job) bool {
-		return j.st.State == JobAssigned && !j.deadline.IsZero() && !now.Before(j.deadline)
+	due := func(j *job) bool {
+		at := st.dueAt(j)
+		return !at.IsZero() && !now.Before(at)
 	}
-	dueOffer := func(j *job) bool {
-		return j.st.State == JobQueued && st.reofferAfter > 0 && !j.offeredAt.IsZero() && !now.Before(j.offeredAt.Add(st.reofferAfter))
-	}
-	for _, j := range st.sortedActive(func(j *job) bool { return dueAssign(j) || dueOffer(j) }) {
-		switch {
-		case dueAssign(j):
+	for _, j := range st.sortedActive(due) {
+		if !due(j) { // an earlier action of this sweep changed it
+			continue
+		}
+		switch j.st.State {
+		case JobAssigned:
 			st.cancelAssignmentLocked(j, now)
-		case dueOffer(j):
+		case JobQueued:
 			st.offerLocked(j, now)
+		case JobRunning:
+			st.failLostLocked(j, now)
 		}
 	}
 	// Deadlines may have moved above (requeues, promotions): collect them afterwards.
 	var next time.Time
 	for _, j := range st.active {
-		var at time.Time
-		switch {
-		case j.st.State == JobAssigned:
-			at = j.deadline
-		case j.st.State == JobQueued && st.reofferAfter > 0 && !j.offeredAt.IsZero():
-			at = j.offeredAt.Add(st.reofferAfter)
-		}
-		if !at.IsZero() && (next.IsZero() || at.Before(next)) {
-			next = at
-		}
+		next = earliest(next, st.dueAt(j))
 	}
 	next = earliest(next, st.sweepSessionsLocked(now))
 	st.armed = next

@@ -784,9 +784,15 @@ func TestJITConfigAndRunners(t *testing.T) {
 	if e := r.serviceError(t); !strings.Contains(e.TypeName, "JobStillRunningException") {
 		t.Errorf("busy = %+v", e)
 	}
-	// Offline mid-job: the job fails, the runner can be removed.
+	// Offline mid-job: the job runs on while its lock holds and the runner cannot be removed;
+	// once the lock lapsed the job fails and the runner can be removed.
 	sim.DisconnectRunner(rn.ID)
-	if js, _ := sim.Job(id); js.State != JobCompleted || js.Result != "failed" {
+	if js, _ := sim.Job(id); js.State != JobRunning || js.RunnerLostAt.IsZero() {
+		t.Errorf("job of a disconnected runner, within its lock: %+v", js)
+	}
+	wantStatus(t, tc.admin("DELETE", agents+"/"+strconv.Itoa(rn.ID), nil), http.StatusBadRequest)
+	sim.SetRunnerLostTimeout(time.Nanosecond)
+	if js, _ := sim.Job(id); js.State != JobCompleted || js.Result != "failed" || !js.LostRunner {
 		t.Errorf("job of a disconnected runner: %+v", js)
 	}
 	wantStatus(t, tc.admin("DELETE", agents+"/"+strconv.Itoa(rn.ID), nil), http.StatusNoContent)

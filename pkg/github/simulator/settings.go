@@ -29,6 +29,10 @@ type Settings struct {
 	// SessionIdleTimeout is Options.SessionIdleTimeout (negative: sessions never expire). In
 	// an update, zero leaves it as it is.
 	SessionIdleTimeout time.Duration `json:"-"`
+	// RunnerLostTimeout is Options.RunnerLostTimeout (negative: a job fails as soon as its
+	// runner goes away). In an update, zero leaves it as it is; jobs whose runner went away
+	// longer ago than the new timeout fail at once.
+	RunnerLostTimeout time.Duration `json:"-"`
 	// MinRunnerVersion is Options.MinRunnerVersion. In an update, "" leaves it as it is.
 	MinRunnerVersion string `json:"minRunnerVersion,omitempty"`
 	// RESTRateLimit is Options.RESTRateLimit. In an update, 0 leaves it as it is; budgets
@@ -45,35 +49,40 @@ type Settings struct {
 
 type settingsAlias Settings
 
-// MarshalJSON writes SessionIdleTimeout as a duration string.
+// MarshalJSON writes SessionIdleTimeout and RunnerLostTimeout as duration strings.
 func (s Settings) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		settingsAlias
 		SessionIdleTimeout string `json:"sessionIdleTimeout,omitempty"`
-	}{settingsAlias(s), durationString(s.SessionIdleTimeout)})
+		RunnerLostTimeout  string `json:"runnerLostTimeout,omitempty"`
+	}{settingsAlias(s), durationString(s.SessionIdleTimeout), durationString(s.RunnerLostTimeout)})
 }
 
-// UnmarshalJSON reads SessionIdleTimeout as a duration string or a number of seconds.
+// UnmarshalJSON reads SessionIdleTimeout and RunnerLostTimeout as duration strings or numbers
+// of seconds.
 func (s *Settings) UnmarshalJSON(b []byte) error {
 	var v struct {
 		*settingsAlias
 		SessionIdleTimeout json.RawMessage `json:"sessionIdleTimeout"`
+		RunnerLostTimeout  json.RawMessage `json:"runnerLostTimeout"`
 	}
 	v.settingsAlias = (*settingsAlias)(s)
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	d, err := parseDuration(v.SessionIdleTimeout)
-	if err != nil {
+	var err error
+	if s.SessionIdleTimeout, err = parseDuration(v.SessionIdleTimeout); err != nil {
 		return fmt.Errorf("sessionIdleTimeout: %w", err)
 	}
-	s.SessionIdleTimeout = d
+	if s.RunnerLostTimeout, err = parseDuration(v.RunnerLostTimeout); err != nil {
+		return fmt.Errorf("runnerLostTimeout: %w", err)
+	}
 	return nil
 }
 
 // Settings returns the current settings.
 func (s *Simulator) Settings() Settings {
-	out := Settings{SessionIdleTimeout: s.SessionIdleTimeout(), MinRunnerVersion: s.MinRunnerVersion()}
+	out := Settings{SessionIdleTimeout: s.SessionIdleTimeout(), RunnerLostTimeout: s.RunnerLostTimeout(), MinRunnerVersion: s.MinRunnerVersion()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state
@@ -95,6 +104,9 @@ func (s *Simulator) UpdateSettings(u Settings) (Settings, error) {
 	}
 	if u.SessionIdleTimeout != 0 {
 		s.SetSessionIdleTimeout(u.SessionIdleTimeout)
+	}
+	if u.RunnerLostTimeout != 0 {
+		s.SetRunnerLostTimeout(u.RunnerLostTimeout)
 	}
 	s.updateLimits(u)
 	return s.Settings(), nil
