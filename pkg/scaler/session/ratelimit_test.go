@@ -89,22 +89,27 @@ func TestGitHubRefusalsSayWhy(t *testing.T) {
 		name   string
 		err    error
 		open   bool   // the refusal comes when opening the session, not connecting
+		lookup bool   // it comes from the scale set lookup (the default runner group needs no call)
 		reason string // GitHubAuthenticated's; "": still True
 		event  string // the Warning event's reason, "" for none
 	}{
-		{"not found", access(ReasonNotFound), false, ReasonNotFound, ReasonNotFound},
-		{"insufficient scope", access(ReasonInsufficientScope), false, ReasonInsufficientScope, ReasonInsufficientScope},
-		{"insufficient permission", access(ReasonInsufficientPermission), true, ReasonInsufficientPermission, ReasonInsufficientPermission},
-		{"app not installed", access(ReasonAppNotInstalled), true, ReasonAppNotInstalled, ReasonAppNotInstalled},
-		{"unauthorized", fmt.Errorf("x: %w", auth.ErrUnauthorized), false, ReasonUnauthorized, ""},
-		{"rate limited connecting", fmt.Errorf("x: %w", rateLimit(ratelimit.APIREST, until)), false, "", ReasonRateLimited},
-		{"rate limited opening", fmt.Errorf("x: %w", rateLimit(ratelimit.APIActions, until)), true, "", ReasonRateLimited},
+		{"not found", access(ReasonNotFound), false, false, ReasonNotFound, ReasonNotFound},
+		{"not found looking up the scale set", access(ReasonNotFound), false, true, ReasonNotFound, ReasonNotFound},
+		{"insufficient scope", access(ReasonInsufficientScope), false, false, ReasonInsufficientScope, ReasonInsufficientScope},
+		{"insufficient permission", access(ReasonInsufficientPermission), true, false, ReasonInsufficientPermission, ReasonInsufficientPermission},
+		{"app not installed", access(ReasonAppNotInstalled), true, false, ReasonAppNotInstalled, ReasonAppNotInstalled},
+		{"unauthorized", fmt.Errorf("x: %w", auth.ErrUnauthorized), false, false, ReasonUnauthorized, ""},
+		{"rate limited connecting", fmt.Errorf("x: %w", rateLimit(ratelimit.APIREST, until)), false, false, "", ReasonRateLimited},
+		{"rate limited opening", fmt.Errorf("x: %w", rateLimit(ratelimit.APIActions, until)), true, false, "", ReasonRateLimited},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gh := &fakeGitHub{scaleSet: scaleSet7()}
-			if tc.open {
+			switch {
+			case tc.open:
 				gh.openErrs = []error{tc.err, tc.err}
-			} else {
+			case tc.lookup:
+				gh.scaleSetErr = tc.err
+			default:
 				gh.groupErr = tc.err
 			}
 			rec := record.NewFakeRecorder(10)

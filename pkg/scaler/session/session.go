@@ -145,7 +145,8 @@ func (s *Session) listen(ctx context.Context) error {
 	return lost
 }
 
-// connect builds the client and proves the credentials with the runner group lookup.
+// connect builds the client and looks up the runner group. The default group is known without
+// asking GitHub, so the credentials are proven by the scale set lookup (register), not here.
 func (s *Session) connect(ctx context.Context, rs *v1alpha1.RunnerSet) (ScaleSetClient, *actions.RunnerGroup, error) {
 	client, err := s.cfg.GitHub.ForRunnerSet(ctx, rs)
 	if err != nil {
@@ -157,9 +158,6 @@ func (s *Session) connect(ctx context.Context, rs *v1alpha1.RunnerSet) (ScaleSet
 		s.authFailed(err)
 		return nil, nil, err
 	}
-	s.ok()
-	s.authenticated(rs)
-	s.noteRateLimits(rs, s.rateLimits(client, nil))
 	s.state.Client = client
 	return client, group, nil
 }
@@ -178,6 +176,10 @@ func (s *Session) register(ctx context.Context, client ScaleSetClient, rs *v1alp
 		s.setCondition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionFalse, unreachable(err), err.Error())
 		return nil, err
 	}
+	// The scale set lookup went through the token chain: GitHub accepts the credentials.
+	s.ok()
+	s.authenticated(rs)
+	s.noteRateLimits(rs, s.rateLimits(client, nil))
 	s.state.ScaleSetID, s.state.RunnerGroupID = ss.ID, group.ID
 	s.setCondition(v1alpha1.ConditionScaleSetRegistered, metav1.ConditionTrue, ReasonRegistered,
 		fmt.Sprintf("scale set %q (id %d) in runner group %q", ss.Name, ss.ID, group.Name))

@@ -65,8 +65,8 @@ type fakeGitHub struct {
 	scaleSet *actions.RunnerScaleSet
 	// limits are the rate limits RateLimitedUntil tells, per API.
 	limits map[string]time.Time
-	// groupErr is what GetRunnerGroupByName answers.
-	groupErr error
+	// groupErr is what GetRunnerGroupByName answers; scaleSetErr what GetScaleSet answers.
+	groupErr, scaleSetErr error
 	// acquireErr is what AcquireJobs answers; acked are the messages deleted, lastIDs the
 	// lastMessageId of every poll; onPoll and onAcquire run as a poll or an acquisition answers.
 	acquireErr error
@@ -90,6 +90,11 @@ func (f *fakeGitHub) GetRunnerGroupByName(context.Context, string) (*actions.Run
 }
 
 func (f *fakeGitHub) GetScaleSet(context.Context, int, string) (*actions.RunnerScaleSet, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.scaleSetErr != nil {
+		return nil, f.scaleSetErr
+	}
 	return f.scaleSet, nil
 }
 
