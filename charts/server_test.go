@@ -502,12 +502,14 @@ func TestServerChartUserRoles(t *testing.T) {
 		"actions.dev/runnersets/scale: get,list,watch",
 		"actions.dev/runnersets/status: get,list,watch",
 		"actions.dev/runnersets: get,list,watch",
+		"actions.dev/workflowjobs: get,list,watch",
 	}
 	write := []string{
 		"actions.dev/runners: delete,get,list,watch",
 		"actions.dev/runnersets/scale: get,list,patch,update,watch",
 		"actions.dev/runnersets/status: get,list,watch",
 		"actions.dev/runnersets: create,delete,deletecollection,get,list,patch,update,watch",
+		"actions.dev/workflowjobs: get,list,watch",
 	}
 	assert.Equal(t, read, grants(viewer.Rules))
 	assert.Equal(t, write, grants(editor.Rules), "editors scale RunnerSets and delete runners; status stays the server's")

@@ -53,6 +53,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/hostallow"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runner"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
+	"actions.dev/runnerset-apiserver/pkg/registry/actions/workflowjob"
 	"actions.dev/runnerset-apiserver/pkg/registry/configmapstore"
 	"actions.dev/runnerset-apiserver/pkg/scaler"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
@@ -72,6 +73,7 @@ func init() {
 	utilruntime.Must(scaleautoscalingv1.AddToScheme(Scheme))
 	utilruntime.Must(Scheme.AddFieldLabelConversionFunc(v1alpha1.SchemeGroupVersion.WithKind("RunnerSet"), metaFieldsOnly))
 	utilruntime.Must(Scheme.AddFieldLabelConversionFunc(v1alpha1.SchemeGroupVersion.WithKind("Runner"), metaFieldsOnly))
+	utilruntime.Must(Scheme.AddFieldLabelConversionFunc(v1alpha1.SchemeGroupVersion.WithKind("WorkflowJob"), workflowjob.ConvertFieldLabel))
 
 	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
 	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
@@ -128,6 +130,9 @@ type ScalerOptions struct {
 	ProtectBusyRunners                        bool
 	// RunnerExitGrace bounds how long a runner may outlive its job (0: no bound).
 	RunnerExitGrace time.Duration
+	// JobRetention and JobHistoryMax bound the job history (workflowjobs) per RunnerSet.
+	JobRetention  time.Duration
+	JobHistoryMax int
 	// Identity names this replica (Lease holder, sessions' owner).
 	Identity string
 }
@@ -195,6 +200,7 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 		"runnersets/status": rsStorage.Status,
 		"runnersets/scale":  rsStorage.Scale,
 		"runners":           runners,
+		"workflowjobs":      workflowjob.NewREST(scope.ConfigMaps(kube, x.WatchNamespaces)),
 	}
 	if err := s.GenericAPIServer.InstallAPIGroup(&apiGroupInfo); err != nil {
 		return nil, err
@@ -295,7 +301,7 @@ func (c completedConfig) scalerConfig(factory session.ClientFactory, recorder re
 		LeaderElection: scaler.LeaderElectionConfig{Enabled: o.LeaderElect, Namespace: ns, Name: "runnerset-apiserver-scaler",
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
 		CreateConcurrency: o.CreateParallelism, ProtectBusyRunners: o.ProtectBusyRunners, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,
-		RunnerExitGrace: o.RunnerExitGrace,
+		RunnerExitGrace: o.RunnerExitGrace, JobRetention: o.JobRetention, JobHistoryMax: o.JobHistoryMax,
 	}
 }
 

@@ -45,6 +45,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
 	actionsinformers "actions.dev/runnerset-apiserver/pkg/generated/informers/externalversions"
+	"actions.dev/runnerset-apiserver/pkg/scaler/jobs"
 	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
@@ -86,7 +87,20 @@ type Config struct {
 	// RunnerExitGrace is how long a runner may run after GitHub said its job completed before
 	// it is removed as hung (0: never).
 	RunnerExitGrace time.Duration
+	// JobRetention is how long a job is kept after it ended, JobHistoryMax how many jobs are
+	// kept per RunnerSet (0: the defaults).
+	JobRetention  time.Duration
+	JobHistoryMax int
 }
+
+// Job history defaults: a day of jobs, as many as a busy RunnerSet runs in an hour or so.
+const (
+	DefaultJobRetention  = 24 * time.Hour
+	DefaultJobHistoryMax = 1000
+	// jobFlushEvery coalesces the history's writes: a job's assignment, start and end, which
+	// often come within a second, cost one write.
+	jobFlushEvery = 2 * time.Second
+)
 
 // LeaderElectionConfig configures the Lease only one replica's scaler holds.
 type LeaderElectionConfig struct {
@@ -156,6 +170,18 @@ func (m *Manager) runnersConfig() runners.Config {
 	return runners.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Secrets: m.secrets, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
 		CreateConcurrency: m.cfg.CreateConcurrency, ProtectBusy: m.cfg.ProtectBusyRunners, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp,
 		ExitGrace: m.cfg.RunnerExitGrace}
+}
+
+func (m *Manager) jobsConfig() jobs.Config {
+	cfg := jobs.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
+		Retention: m.cfg.JobRetention, MaxJobs: m.cfg.JobHistoryMax, FlushEvery: jobFlushEvery}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultJobRetention
+	}
+	if cfg.MaxJobs <= 0 {
+		cfg.MaxJobs = DefaultJobHistoryMax
+	}
+	return cfg
 }
 
 // runnerSetAlive tells whether the RunnerSet o still exists, read through the API (not a cache

@@ -57,7 +57,7 @@ func TestStatusWritesCoalesce(t *testing.T) {
 		return n
 	}
 	write := func(c metrics.Counts) time.Duration {
-		return w.status.write(ctx, w, w.rs.Load(), session.Demand{}, runners.Result{Desired: 1, Current: 1, Counts: c})
+		return w.status.write(ctx, w, w.rs.Load(), session.Demand{}, runners.Result{Desired: 1, Current: 1, Counts: c}, nil)
 	}
 
 	wait := write(metrics.Counts{Pending: 1})

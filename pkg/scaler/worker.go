@@ -29,6 +29,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
+	"actions.dev/runnerset-apiserver/pkg/scaler/jobs"
 	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
@@ -52,6 +53,7 @@ type worker struct {
 	done   chan struct{}
 
 	reconciler *runners.Reconciler
+	jobs       *jobs.Journal
 	session    running
 	status     statusWriter
 	// drainFailing is since when a drain has been failing to reach GitHub itself (no client,
@@ -72,6 +74,8 @@ type running struct {
 func newWorker(m *Manager, rs *v1alpha1.RunnerSet) *worker {
 	w := &worker{m: m, namespace: rs.Namespace, name: rs.Name, uid: rs.UID, kickCh: make(chan struct{}, 1), done: make(chan struct{})}
 	w.reconciler = runners.New(m.runnersConfig(), rs.Namespace, rs.Name, rs.Status.Conditions)
+	w.jobs = jobs.New(m.jobsConfig(), rs.Namespace, rs.Name)
+	w.reconciler.UseHistory(w.jobs)
 	w.demand.put(demandFromStatus(rs))
 	return w
 }
@@ -176,9 +180,33 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		return 0 // the update comes back through the informer
 	}
 	d = w.ensureSession(ctx, rs, d)
+	loaded := w.loadJobs(ctx)
 	res := w.reconciler.Reconcile(ctx, rs, d)
 	metrics.RecordStatistics(rs, d.Stats, res.Desired, res.Counts, d.Listening)
-	return minPositive(res.Requeue, w.status.write(ctx, w, orig, d, res))
+	requeue := res.Requeue
+	var recent []v1alpha1.RecentJob
+	if loaded {
+		w.jobs.Record(rs, d, res)
+		requeue = minPositive(requeue, w.jobs.Recover(ctx, rs, d.Client))
+		requeue = minPositive(requeue, w.jobs.Flush(ctx))
+		recent = w.jobs.Recent(recentJobs)
+	}
+	return minPositive(requeue, w.status.write(ctx, w, orig, d, res, recent))
+}
+
+// recentJobs is how many ended jobs the status shows.
+const recentJobs = 5
+
+// loadJobs reads the job history once; until it can, jobs are not recorded.
+func (w *worker) loadJobs(ctx context.Context) bool {
+	if w.jobs.Loaded() {
+		return true
+	}
+	if err := w.jobs.Load(ctx); err != nil {
+		klog.FromContext(ctx).Error(err, "Reading the job history failed; jobs are not recorded until it works")
+		return false
+	}
+	return true
 }
 
 func minPositive(a, b time.Duration) time.Duration {

@@ -22,7 +22,9 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
@@ -58,22 +60,22 @@ type allPods struct {
 // List reads every namespace at one revision (the first list's), so the result is one snapshot
 // that a watch can resume from. It is not paged: a continue token cannot span namespaces.
 func (a allPods) List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
-	opts.Limit, opts.Continue = 0, ""
 	out := &corev1.PodList{}
-	for i, ns := range a.f.n.list {
-		o := opts
-		if i > 0 && opts.ResourceVersion == "" {
-			o.ResourceVersion, o.ResourceVersionMatch = out.ResourceVersion, metav1.ResourceVersionMatchExact
-		}
+	rv, err := listEach(a.f.n, opts, func(ns string, o metav1.ListOptions) (string, error) {
 		l, err := a.f.getter.Pods(ns).List(ctx, o)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		if i == 0 {
-			out.TypeMeta, out.ResourceVersion = l.TypeMeta, l.ResourceVersion
+		if out.Kind == "" {
+			out.TypeMeta = l.TypeMeta
 		}
 		out.Items = append(out.Items, l.Items...)
+		return l.ResourceVersion, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.ResourceVersion = rv
 	return out, nil
 }
 
@@ -81,18 +83,9 @@ func (a allPods) List(ctx context.Context, opts metav1.ListOptions) (*corev1.Pod
 // so they are dropped, except the end of the initial events of a watch-list, sent once every
 // namespace has sent its own.
 func (a allPods) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-	var sources []watch.Interface
-	for _, ns := range a.f.n.list {
-		w, err := a.f.getter.Pods(ns).Watch(ctx, opts)
-		if err != nil {
-			for _, s := range sources {
-				s.Stop()
-			}
-			return nil, err
-		}
-		sources = append(sources, w)
-	}
-	return merge(sources), nil
+	return watchEach(a.f.n, func(ns string) (watch.Interface, error) {
+		return a.f.getter.Pods(ns).Watch(ctx, opts)
+	})
 }
 
 type merged struct {
@@ -103,7 +96,7 @@ type merged struct {
 
 	mu          sync.Mutex
 	initialEnds int
-	latest      *corev1.Pod // the initial-events-end bookmark with the highest revision
+	latest      runtime.Object // the initial-events-end bookmark with the highest revision
 }
 
 func merge(sources []watch.Interface) watch.Interface {
@@ -158,15 +151,15 @@ func (m *merged) send(ev watch.Event) bool {
 
 // bookmark keeps a source's initial-events-end bookmark until every source sent one.
 func (m *merged) bookmark(ev watch.Event) (watch.Event, bool) {
-	pod, ok := ev.Object.(*corev1.Pod)
-	if !ok || pod.Annotations[metav1.InitialEventsAnnotationKey] != "true" {
+	obj, err := meta.Accessor(ev.Object)
+	if err != nil || obj.GetAnnotations()[metav1.InitialEventsAnnotationKey] != "true" {
 		return ev, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.initialEnds++
-	if m.latest == nil || revision(pod) > revision(m.latest) {
-		m.latest = pod
+	if m.latest == nil || revision(ev.Object) > revision(m.latest) {
+		m.latest = ev.Object
 	}
 	if m.initialEnds < len(m.sources) {
 		return ev, false
@@ -174,7 +167,11 @@ func (m *merged) bookmark(ev watch.Event) (watch.Event, bool) {
 	return watch.Event{Type: watch.Bookmark, Object: m.latest}, true
 }
 
-func revision(pod *corev1.Pod) uint64 {
-	rv, _ := strconv.ParseUint(pod.ResourceVersion, 10, 64)
+func revision(obj runtime.Object) uint64 {
+	o, err := meta.Accessor(obj)
+	if err != nil {
+		return 0
+	}
+	rv, _ := strconv.ParseUint(o.GetResourceVersion(), 10, 64)
 	return rv
 }

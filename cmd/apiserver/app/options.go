@@ -91,6 +91,8 @@ type ScalerOptions struct {
 	CreateParallel int
 	ProtectBusy    bool
 	ExitGrace      time.Duration
+	JobRetention   time.Duration
+	JobHistoryMax  int
 }
 
 // PolicyOptions bound what tenants may ask of the server (RunnerSet admission).
@@ -130,6 +132,9 @@ func (o *ScalerOptions) Validate() []error {
 	if o.ExitGrace < 0 {
 		errs = append(errs, fmt.Errorf("--runner-exit-grace must not be negative (0 disables it), got %s", o.ExitGrace))
 	}
+	if o.JobRetention <= 0 || o.JobHistoryMax <= 0 {
+		errs = append(errs, fmt.Errorf("--job-history-retention (%s) and --job-history-max (%d) must be positive", o.JobRetention, o.JobHistoryMax))
+	}
 	if o.LeaderElect && (o.RenewDeadline >= o.LeaseDuration || o.RetryPeriod >= o.RenewDeadline) {
 		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration (%s) must exceed --leader-elect-renew-deadline (%s), which must exceed --leader-elect-retry-period (%s)",
 			o.LeaseDuration, o.RenewDeadline, o.RetryPeriod))
@@ -150,6 +155,10 @@ func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.CreateParallel, "runner-create-parallelism", o.CreateParallel, "Runners created in parallel per RunnerSet.")
 	fs.DurationVar(&o.ExitGrace, "runner-exit-grace", o.ExitGrace,
 		"How long a runner may keep running after GitHub reported its job completed; then the server removes it as hung (deregistered, pod and Secret deleted) with a RunnerHung event. 0: never.")
+	fs.DurationVar(&o.JobRetention, "job-history-retention", o.JobRetention,
+		"How long a job's record (workflowjobs) is kept after it ended.")
+	fs.IntVar(&o.JobHistoryMax, "job-history-max", o.JobHistoryMax,
+		"The most job records (workflowjobs) kept per RunnerSet; the oldest go first.")
 	fs.BoolVar(&o.ProtectBusy, "protect-busy-runners", o.ProtectBusy,
 		"Mark runner pods for node autoscalers: busy ones not to be evicted (cluster-autoscaler safe-to-evict \"false\", Karpenter do-not-disrupt \"true\"), idle ones free to go. A value set in a RunnerSet's template wins.")
 }
@@ -163,7 +172,7 @@ func NewOptions() *Options {
 		Policy:           PolicyOptions{AllowedHosts: []string{"github.com", "*.ghe.com"}, MaxRunners: 1000, MaxPerNamespace: 100},
 		Scaler: ScalerOptions{Enabled: true, LeaderElect: true, LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second,
 			RetryPeriod: 2 * time.Second, DrainTimeout: 30 * time.Minute, GitHubGiveUp: 2 * time.Minute, CreateParallel: 16, ProtectBusy: true,
-			ExitGrace: 2 * time.Minute}}
+			ExitGrace: 2 * time.Minute, JobRetention: apiserver.DefaultJobRetention, JobHistoryMax: apiserver.DefaultJobHistoryMax}}
 }
 
 // Flags groups the flags into named sections for --help.
@@ -277,7 +286,8 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			Enabled: o.Scaler.Enabled, LeaderElect: o.Scaler.LeaderElect, LeaseNamespace: o.Scaler.LeaseNamespace,
 			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
 			DrainTimeout: o.Scaler.DrainTimeout, GitHubGiveUp: o.Scaler.GitHubGiveUp, CreateParallelism: o.Scaler.CreateParallel, ProtectBusyRunners: o.Scaler.ProtectBusy,
-			RunnerExitGrace: o.Scaler.ExitGrace, Identity: host + "_" + string(uuid.NewUUID()),
+			RunnerExitGrace: o.Scaler.ExitGrace, JobRetention: o.Scaler.JobRetention, JobHistoryMax: o.Scaler.JobHistoryMax,
+			Identity: host + "_" + string(uuid.NewUUID()),
 		},
 	}
 	return &apiserver.Config{GenericConfig: serverConfig, ExtraConfig: extra}, nil

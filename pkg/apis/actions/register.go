@@ -47,6 +47,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&RunnerSetList{},
 		&Runner{},
 		&RunnerList{},
+		&WorkflowJob{},
+		&WorkflowJobList{},
 	)
 	return nil
 }

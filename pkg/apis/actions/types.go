@@ -60,6 +60,7 @@ type RunnerSetSpec struct {
 	Proxy              *ProxyConfig
 	GitHubServerTLS    *TLSConfig
 	MaxRunnerLifetime  *metav1.Duration
+	LostJobReruns      *int32
 }
 
 // ContainerMode configures how jobs that use containers run.
@@ -121,6 +122,17 @@ type RunnerSetStatus struct {
 	SessionID          string
 	GitHubOnlyRunners  []GitHubRunner
 	Conditions         []metav1.Condition
+	RecentJobs         []RecentJob
+}
+
+// RecentJob is a job that ended, in short.
+type RecentJob struct {
+	Name        string
+	Phase       WorkflowJobPhase
+	DisplayName string
+	Repository  string
+	Runner      string
+	Completed   *metav1.Time
 }
 
 // GitHubRunner is a runner as GitHub lists it.
@@ -197,6 +209,67 @@ type RunnerList struct {
 	metav1.ListMeta
 
 	Items []Runner
+}
+
+// WorkflowJobPhase is where a job is in its life; see the v1alpha1 package.
+type WorkflowJobPhase string
+
+// +genclient
+// +genclient:onlyVerbs=get,list,watch
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// WorkflowJob is one job a RunnerSet handled; see the v1alpha1 package.
+type WorkflowJob struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+
+	Status WorkflowJobStatus
+}
+
+// WorkflowJobStatus is a job's record.
+type WorkflowJobStatus struct {
+	RunnerSet         string
+	Phase             WorkflowJobPhase
+	Reason            string
+	Message           string
+	Result            string
+	RequestID         int64
+	JobID             string
+	Repository        string
+	WorkflowRef       string
+	DisplayName       string
+	RunID             int64
+	EventName         string
+	Labels            []string
+	Runner            string
+	Node              string
+	Queued            *metav1.Time
+	Assigned          *metav1.Time
+	Started           *metav1.Time
+	Completed         *metav1.Time
+	QueueDuration     *metav1.Duration
+	StartupDuration   *metav1.Duration
+	ExecutionDuration *metav1.Duration
+	RerunOf           string
+	RerunAs           string
+	Transitions       []WorkflowJobTransition
+}
+
+// WorkflowJobTransition is one change of phase.
+type WorkflowJobTransition struct {
+	Phase  WorkflowJobPhase
+	Time   metav1.Time
+	Reason string
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// WorkflowJobList is a list of WorkflowJobs.
+type WorkflowJobList struct {
+	metav1.TypeMeta
+	metav1.ListMeta
+
+	Items []WorkflowJob
 }
 
 // Drift kinds of a Runner.

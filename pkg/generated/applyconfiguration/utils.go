@@ -40,6 +40,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &actionsv1alpha1.ProxyConfigApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ProxyServerConfig"):
 		return &actionsv1alpha1.ProxyServerConfigApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RecentJob"):
+		return &actionsv1alpha1.RecentJobApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RoleRule"):
 		return &actionsv1alpha1.RoleRuleApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RunnerSet"):

@@ -40,6 +40,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.GitHubRunner{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_GitHubRunner(ref),
 		v1alpha1.ProxyConfig{}.OpenAPIModelName():                      schema_pkg_apis_actions_v1alpha1_ProxyConfig(ref),
 		v1alpha1.ProxyServerConfig{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_ProxyServerConfig(ref),
+		v1alpha1.RecentJob{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RecentJob(ref),
 		v1alpha1.RoleRule{}.OpenAPIModelName():                         schema_pkg_apis_actions_v1alpha1_RoleRule(ref),
 		v1alpha1.Runner{}.OpenAPIModelName():                           schema_pkg_apis_actions_v1alpha1_Runner(ref),
 		v1alpha1.RunnerGitHubState{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_RunnerGitHubState(ref),
@@ -53,6 +54,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.RunnerStatus{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_RunnerStatus(ref),
 		v1alpha1.TLSCertificateSource{}.OpenAPIModelName():             schema_pkg_apis_actions_v1alpha1_TLSCertificateSource(ref),
 		v1alpha1.TLSConfig{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_TLSConfig(ref),
+		v1alpha1.WorkflowJob{}.OpenAPIModelName():                      schema_pkg_apis_actions_v1alpha1_WorkflowJob(ref),
+		v1alpha1.WorkflowJobList{}.OpenAPIModelName():                  schema_pkg_apis_actions_v1alpha1_WorkflowJobList(ref),
+		v1alpha1.WorkflowJobStatus{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_WorkflowJobStatus(ref),
+		v1alpha1.WorkflowJobTransition{}.OpenAPIModelName():            schema_pkg_apis_actions_v1alpha1_WorkflowJobTransition(ref),
 		v1.ContainerResourceMetricSource{}.OpenAPIModelName():          schema_k8sio_api_autoscaling_v1_ContainerResourceMetricSource(ref),
 		v1.ContainerResourceMetricStatus{}.OpenAPIModelName():          schema_k8sio_api_autoscaling_v1_ContainerResourceMetricStatus(ref),
 		v1.CrossVersionObjectReference{}.OpenAPIModelName():            schema_k8sio_api_autoscaling_v1_CrossVersionObjectReference(ref),
@@ -550,6 +555,65 @@ func schema_pkg_apis_actions_v1alpha1_ProxyServerConfig(ref common.ReferenceCall
 				Required: []string{"url"},
 			},
 		},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_RecentJob(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RecentJob is a job that ended, in short.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name is the WorkflowJob's name.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is how it ended.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"displayName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DisplayName is the job's name in the workflow.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"repository": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Repository is owner/name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"runner": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Runner ran it.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"completed": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Completed is when it ended.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"name", "phase"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1079,6 +1143,13 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref common.ReferenceCallback
 							Ref:         ref(metav1.Duration{}.OpenAPIModelName()),
 						},
 					},
+					"lostJobReruns": {
+						SchemaProps: spec.SchemaProps{
+							Description: "LostJobReruns is how many jobs of one workflow run the server re-runs on GitHub after the cluster killed their runners (eviction, preemption, drain, deletion by someone else, OOM, node lost). Jobs that failed on their own or were cancelled are never re-run. 0 turns re-runs off. Default 1.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
 				},
 				Required: []string{"githubConfigUrl", "githubConfigSecret", "template"},
 			},
@@ -1240,11 +1311,29 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetStatus(ref common.ReferenceCallba
 							},
 						},
 					},
+					"recentJobs": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "RecentJobs are the last jobs that ended, newest first (the workflowjobs keep them all).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RecentJob{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.GitHubRunner{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			v1alpha1.GitHubRunner{}.OpenAPIModelName(), v1alpha1.RecentJob{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1358,6 +1447,340 @@ func schema_pkg_apis_actions_v1alpha1_TLSConfig(ref common.ReferenceCallback) co
 		},
 		Dependencies: []string{
 			v1alpha1.TLSCertificateSource{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_WorkflowJob(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkflowJob is one job a RunnerSet handled, from the moment it acquired it to its end, kept after its runner is gone for a retention. It is a read-only record written by the scaler: GitHub cannot cancel a single job, and its history is not to be edited.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard object metadata; the name is the RunnerSet's and GitHub's job request id.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Status is the job as GitHub and the cluster saw it.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.WorkflowJobStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.WorkflowJobStatus{}.OpenAPIModelName(), metav1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_WorkflowJobList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkflowJobList is a list of WorkflowJobs.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Standard list metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(metav1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Items are the WorkflowJobs.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.WorkflowJob{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.WorkflowJob{}.OpenAPIModelName(), metav1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_WorkflowJobStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkflowJobStatus is a job's record.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"runnerSet": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunnerSet acquired the job.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase is where the job is.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Reason says, in one CamelCase word, why the job is in its phase: why it waits while Queued or Assigned (MaxRunners, Quota, PodsFailing, RunnerStarting, RateLimited), how it was lost (Evicted, Preempted, Drained, Deleted, OOMKilled, NodeLost), why it was not re-run.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Message explains Reason.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"result": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Result is GitHub's: succeeded, failed, canceled.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"requestId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RequestID is the Actions Service's job request id.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"jobId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "JobID is the job's id in the Actions Service.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"repository": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Repository is owner/name.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"workflowRef": {
+						SchemaProps: spec.SchemaProps{
+							Description: "WorkflowRef is the workflow file and ref, as GitHub sent it.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"displayName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DisplayName is the job's name in the workflow.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"runId": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunID is the workflow run.",
+							Type:        []string{"integer"},
+							Format:      "int64",
+						},
+					},
+					"eventName": {
+						SchemaProps: spec.SchemaProps{
+							Description: "EventName is what triggered the run (push, pull_request, ...).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"labels": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Labels are the runs-on labels the job asked for.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"runner": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Runner is the runner (and pod) that took the job.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"node": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Node is where the runner's pod ran.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"queued": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Queued is when GitHub queued the job; Assigned when it assigned it to the scale set; Started when a runner took it; Completed when it ended.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"assigned": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"started": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"completed": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"queueDuration": {
+						SchemaProps: spec.SchemaProps{
+							Description: "QueueDuration is from queued to assigned, StartupDuration from assigned to started, ExecutionDuration from started to completed.",
+							Ref:         ref(metav1.Duration{}.OpenAPIModelName()),
+						},
+					},
+					"startupDuration": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(metav1.Duration{}.OpenAPIModelName()),
+						},
+					},
+					"executionDuration": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(metav1.Duration{}.OpenAPIModelName()),
+						},
+					},
+					"rerunOf": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RerunOf names the WorkflowJob this one re-runs; RerunAs the one that re-runs this.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"rerunAs": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"transitions": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Transitions are the phases the job went through, oldest first.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.WorkflowJobTransition{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"runnerSet", "phase", "requestId"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.WorkflowJobTransition{}.OpenAPIModelName(), metav1.Duration{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_WorkflowJobTransition(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "WorkflowJobTransition is one change of phase.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"phase": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Phase entered.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"time": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Time it was entered.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Reason, if the phase has one.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"phase", "time"},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
 	}
 }
 

@@ -77,6 +77,12 @@ var (
 		Help: "Time of one reconcile of a RunnerSet's runners.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
 	RunnerCreateDuration = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_runner_create_duration_seconds",
 		Help: "Time to register a runner (JIT config) and create its Secret and pod.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
+	lostJobs = metrics.NewCounterVec(&metrics.CounterOpts{Name: "runnerset_jobs_lost_total",
+		Help: "Jobs whose runner the cluster took while they ran, by reason (Evicted, Preempted, NodeLost, Deleted, OOMKilled, Killed, DeadlineExceeded).", StabilityLevel: metrics.ALPHA},
+		[]string{"namespace", "name", "reason"})
+	jobReruns = metrics.NewCounterVec(&metrics.CounterOpts{Name: "runnerset_job_reruns_total",
+		Help: "Lost jobs and what became of them: rerun (GitHub accepted the re-run), budget (spec.lostJobReruns spent), refused (GitHub refused), not_needed (it succeeded or was cancelled anyway).", StabilityLevel: metrics.ALPHA},
+		[]string{"namespace", "name", "outcome"})
 	MessageLatency = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_message_handling_seconds",
 		Help: "Time to acknowledge a message, acquire its jobs and record what it says.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
 
@@ -88,7 +94,7 @@ func Register() {
 	registerOnce.Do(func() {
 		for _, c := range []metrics.Registerable{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
 			maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners, statusCondition, startedJobs, completedJobs,
-			jobStartup, jobExecution, ReconcileDuration, RunnerCreateDuration, MessageLatency} {
+			jobStartup, jobExecution, ReconcileDuration, RunnerCreateDuration, MessageLatency, lostJobs, jobReruns} {
 			legacyregistry.MustRegister(c)
 		}
 	})
@@ -147,6 +153,26 @@ func Forget(rs *v1alpha1.RunnerSet) {
 		g.DeleteLabelValues(l...)
 	}
 	statusCondition.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+	lostJobs.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+	jobReruns.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+}
+
+// JobLost counts a job lost with its runner.
+func JobLost(namespace, name, reason string) {
+	lostJobs.WithLabelValues(namespace, name, reason).Inc()
+}
+
+// Outcomes of a lost job, for JobRerun.
+const (
+	RerunDone      = "rerun"
+	RerunBudget    = "budget"
+	RerunRefused   = "refused"
+	RerunNotNeeded = "not_needed"
+)
+
+// JobRerun counts what became of a lost job.
+func JobRerun(namespace, name, outcome string) {
+	jobReruns.WithLabelValues(namespace, name, outcome).Inc()
 }
 
 // RecordConditions sets the condition series of a RunnerSet from its status.

@@ -95,6 +95,9 @@ type Reconciler struct {
 	unauthorized *Unauthorized
 	// kubeModeRules are the kubernetes mode Role's rules last written.
 	kubeModeRules string
+	history       JobHistory
+	// lostIDs are the GitHub ids of lost runners, deregistered once GitHub concluded their jobs.
+	lostIDs map[string]int
 }
 
 // New returns the Reconciler of RunnerSet namespace/name.
@@ -123,6 +126,10 @@ type Result struct {
 	FailingSince time.Time
 	// Unauthorized is GitHub's last refusal of the credentials here, nil once they work again.
 	Unauthorized *Unauthorized
+	// Lost are the runners the cluster took in the middle of a job, this pass.
+	Lost []LostRunner
+	// Waiting says why an assigned job has no runner yet ("" when nothing holds it back).
+	Waiting Waiting
 }
 
 // Reconcile brings the runners in line with d and says what it found.
@@ -157,11 +164,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 	var wg sync.WaitGroup
 	wg.Go(func() { r.annotateJobs(ctx, rs, d.Jobs, names) })
 	r.finishRunners(ctx, p, ended)
+	r.deregisterLost(ctx, p)
 	wg.Wait()
 	if !p.podTrouble && !r.isBlocked(rs) {
 		r.podsHealthy()
 	}
-	res := Result{Desired: desired, Requeue: p.requeue, GitHubOnly: r.drift.githubOnly, FailingSince: r.failingSince, Unauthorized: r.unauthorized}
+	res := Result{Desired: desired, Requeue: p.requeue, GitHubOnly: r.drift.githubOnly, FailingSince: r.failingSince, Unauthorized: r.unauthorized,
+		Lost: p.lost, Waiting: r.waiting(live)}
 	// Counted as users understand runners: one whose job GitHub reported completed is on its way
 	// out and no longer one (its replacement may already exist, and RUNNERS would exceed MAX).
 	res.Current, res.Counts = count(r.ledger.slots(live))
@@ -176,6 +185,7 @@ type pass struct {
 	d          session.Demand
 	requeue    time.Duration
 	podTrouble bool
+	lost       []LostRunner
 }
 
 func (p *pass) soon(d time.Duration) {

@@ -48,6 +48,7 @@ func (r *Reconciler) sort(ctx context.Context, p *pass, runners []contract.Runne
 			p.podTrouble = true
 		}
 		switch {
+		case r.lostRunner(ctx, p, run):
 		case run.RunnerID != 0 && p.d.ScaleSetID != 0 && run.ScaleSetID != p.d.ScaleSetID && run.Phase != contract.PhaseBusy:
 			// Registered in a scale set GitHub lost: the registration is gone with it.
 			r.deleteRunner(ctx, run, "its scale set was deleted on GitHub")

@@ -39,8 +39,8 @@ type Demand struct {
 	Listening bool
 	// Stats are the Actions Service's latest statistics; nil before the first session.
 	Stats *actions.Statistics
-	// Jobs are the JobStarted and JobCompleted messages since the last Demand taken (see
-	// Merge), in the order they came, with the Stats they came with.
+	// Jobs are the job messages since the last Demand taken (see Merge): the offers acquired,
+	// assignments, starts and completions, in the order they came, with the Stats they came with.
 	Jobs []actions.JobMessage
 	// LastMessage is when the last message arrived.
 	LastMessage *metav1.Time

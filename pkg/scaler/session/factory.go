@@ -191,7 +191,7 @@ func (f *SecretFactory) build(rs *v1alpha1.RunnerSet, in inputs) (*sessionClient
 	if err != nil {
 		return nil, err
 	}
-	return &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), configURL: cu, gate: gate}, nil
+	return &sessionClient{Client: client, lister: ghrest.NewForSource(tokens), Jobs: ghrest.NewJobs(tokens.GitHub()), configURL: cu, gate: gate}, nil
 }
 
 func (f *SecretFactory) rateLimits() *ratelimit.Registry {
@@ -267,9 +267,11 @@ func proxyFunc(px *v1alpha1.ProxyConfig, secrets []*corev1.Secret) (func(*http.R
 	return func(r *http.Request) (*url.URL, error) { return fn(r.URL) }, nil
 }
 
-// sessionClient adds OpenSession and the REST runner list to the Actions client.
+// sessionClient adds OpenSession, the REST runner list and workflow jobs (for re-runs) to the
+// Actions client.
 type sessionClient struct {
 	*actions.Client
+	*ghrest.Jobs
 	lister    *ghrest.Lister
 	configURL *configurl.ConfigURL
 	gate      *ratelimit.Gate

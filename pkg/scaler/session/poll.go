@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -142,8 +143,10 @@ func (s *Session) handleMessage(ctx context.Context, client ScaleSetClient, sess
 	}
 	started := s.cfg.Clock.Now()
 	defer func() { metrics.MessageLatency.Observe(s.cfg.Clock.Since(started).Seconds()) }()
+	var acquired []int64
 	if ids := actions.RequestIDs(jobs); len(ids) > 0 {
-		acquired, err := session.AcquireJobs(ctx, ids)
+		var err error
+		acquired, err = session.AcquireJobs(ctx, ids)
 		switch {
 		case errors.Is(err, ratelimit.ErrRateLimited):
 			// Not acquired, the jobs stay available: the service offers them to other scale
@@ -157,10 +160,8 @@ func (s *Session) handleMessage(ctx context.Context, client ScaleSetClient, sess
 	}
 	for _, j := range jobs {
 		metrics.RecordJob(rs, j)
-		if j.MessageType == actions.JobMessageStarted || j.MessageType == actions.JobMessageCompleted {
-			s.state.Jobs = append(s.state.Jobs, j)
-		}
 	}
+	s.state.Jobs = append(s.state.Jobs, jobNews(jobs, acquired)...)
 	if ValidStatistics(msg.Statistics) {
 		if msg.Statistics != nil {
 			s.state.Stats = msg.Statistics
@@ -172,6 +173,19 @@ func (s *Session) handleMessage(ctx context.Context, client ScaleSetClient, sess
 	s.state.LastMessage = &now
 	s.emit()
 	return jobs, nil
+}
+
+// jobNews are the job messages the cluster side records: the offers the scale set acquired
+// (the others are for other scale sets) and every assignment, start and completion.
+func jobNews(jobs []actions.JobMessage, acquired []int64) []actions.JobMessage {
+	var out []actions.JobMessage
+	for _, j := range jobs {
+		if j.MessageType == actions.JobMessageAvailable && !slices.Contains(acquired, j.RunnerRequestID) {
+			continue
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 // ack acknowledges a message, unless the Actions Service rate-limits the credentials: then the

@@ -234,8 +234,9 @@ func TestMessageHeldBackWhileRateLimited(t *testing.T) {
 	assert.Equal(t, []int64{11}, gh.acquired)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	require.Len(t, h.jobs, 1)
-	assert.Equal(t, "rs-a", h.jobs[0].RunnerName)
+	require.Len(t, h.jobs, 2, "the offer acquired and the start")
+	assert.Equal(t, actions.JobMessageAvailable, h.jobs[0].MessageType)
+	assert.Equal(t, "rs-a", h.jobs[1].RunnerName)
 }
 
 // TestAcquireRateLimitedAfterTheAck: when acquiring is refused for a rate limit after the

@@ -397,9 +397,10 @@ func TestListenPublishesJobsAndStatistics(t *testing.T) {
 	assert.Equal(t, []int64{1}, gh.acquired)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	require.Len(t, h.jobs, 2)
-	assert.Equal(t, "rs-a", h.jobs[0].RunnerName)
-	assert.Equal(t, "succeeded", h.jobs[1].Result)
+	require.Len(t, h.jobs, 3, "the offer acquired, the start and the completion")
+	assert.Equal(t, int64(1), h.jobs[0].RunnerRequestID)
+	assert.Equal(t, "rs-a", h.jobs[1].RunnerName)
+	assert.Equal(t, "succeeded", h.jobs[2].Result)
 	assert.Equal(t, stats, h.last.Stats, "impossible statistics are skipped, the last good ones kept")
 	assert.Equal(t, 7, h.last.ScaleSetID)
 }

@@ -95,10 +95,14 @@ func TestSessionAgainstTheSimulator(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, id, job.RequestID)
 	require.NoError(t, sim.CompleteRunnerJob(runner.ID, simulator.ResultSucceeded))
-	eventually(t, "the job's start and end were not published", func() bool { _, j := published(); return len(j) == 2 })
+	eventually(t, "the job's life was not published", func() bool { _, j := published(); return len(j) == 4 })
 	_, j := published()
-	assert.Equal(t, []string{actions.JobMessageStarted, actions.JobMessageCompleted}, []string{j[0].MessageType, j[1].MessageType})
-	assert.Equal(t, "linux-abcde", j[1].RunnerName)
+	var types []string
+	for _, m := range j {
+		types = append(types, m.MessageType)
+	}
+	assert.Equal(t, []string{actions.JobMessageAvailable, actions.JobMessageAssigned, actions.JobMessageStarted, actions.JobMessageCompleted}, types)
+	assert.Equal(t, "linux-abcde", j[3].RunnerName)
 
 	stop()
 	assert.Empty(t, sim.Sessions(), "the session is closed on GitHub when the session stops")

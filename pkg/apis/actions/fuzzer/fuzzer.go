@@ -28,16 +28,35 @@ import (
 )
 
 // Funcs normalises what cannot survive a round trip through the versioned form: v1alpha1
-// defaults minRunners and a runner container (or its image), and JSON drops empty lists. The embedded core/v1 types are filled with
+// defaults minRunners, lostJobReruns and a runner container (or its image), and JSON drops empty lists. The embedded core/v1 types are filled with
 // a realistic template rather than fuzzed field by field: their round trip is core/v1's own
 // business, and without core's defaulters a fully random pod spec does not round-trip.
 var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 	return []interface{}{
+		func(s *actions.RunnerSetStatus, c randfill.Continue) {
+			c.FillNoCustom(s)
+			if len(s.RecentJobs) == 0 {
+				s.RecentJobs = nil
+			}
+		},
+		func(s *actions.WorkflowJobStatus, c randfill.Continue) {
+			c.FillNoCustom(s)
+			if len(s.Labels) == 0 {
+				s.Labels = nil
+			}
+			if len(s.Transitions) == 0 {
+				s.Transitions = nil
+			}
+		},
 		func(s *actions.RunnerSetSpec, c randfill.Continue) {
 			c.FillNoCustom(s)
 			if s.MinRunners == nil {
 				n := int32(c.Intn(10))
 				s.MinRunners = &n
+			}
+			if s.LostJobReruns == nil {
+				n := int32(c.Intn(11))
+				s.LostJobReruns = &n
 			}
 			if len(s.Labels) == 0 {
 				s.Labels = nil

@@ -32,6 +32,10 @@ func addDefaultingFuncs(scheme *runtime.Scheme) error {
 	return RegisterDefaults(scheme)
 }
 
+// DefaultLostJobReruns is how many lost jobs of one workflow run are re-run unless a RunnerSet
+// says otherwise: one, as a person would, without a job that dies again and again costing more.
+const DefaultLostJobReruns = 1
+
 // SetDefaults_RunnerSet fills in what an omitted field means, so every reader of a stored
 // RunnerSet sees the same values. runnerScaleSetName defaults to the object's name in the
 // registry strategy instead, because a generated name is only known after defaulting.
@@ -39,6 +43,10 @@ func SetDefaults_RunnerSet(obj *RunnerSet) {
 	if obj.Spec.MinRunners == nil {
 		var zero int32
 		obj.Spec.MinRunners = &zero
+	}
+	if obj.Spec.LostJobReruns == nil {
+		one := int32(DefaultLostJobReruns)
+		obj.Spec.LostJobReruns = &one
 	}
 	setDefaultRunnerContainer(&obj.Spec.Template.Spec)
 }

@@ -51,6 +51,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&RunnerSetList{},
 		&Runner{},
 		&RunnerList{},
+		&WorkflowJob{},
+		&WorkflowJobList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

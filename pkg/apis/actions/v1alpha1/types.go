@@ -133,6 +133,12 @@ type RunnerSetSpec struct {
 	// then is lost with its runner. Unset: no bound.
 	// +optional
 	MaxRunnerLifetime *metav1.Duration `json:"maxRunnerLifetime,omitempty"`
+	// LostJobReruns is how many jobs of one workflow run the server re-runs on GitHub after the
+	// cluster killed their runners (eviction, preemption, drain, deletion by someone else, OOM,
+	// node lost). Jobs that failed on their own or were cancelled are never re-run. 0 turns
+	// re-runs off. Default 1.
+	// +optional
+	LostJobReruns *int32 `json:"lostJobReruns,omitempty"`
 }
 
 // ContainerMode configures how jobs that use containers run.
@@ -279,6 +285,30 @@ type RunnerSetStatus struct {
 	// +patchStrategy=merge
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	// RecentJobs are the last jobs that ended, newest first (the workflowjobs keep them all).
+	// +optional
+	// +listType=atomic
+	RecentJobs []RecentJob `json:"recentJobs,omitempty"`
+}
+
+// RecentJob is a job that ended, in short.
+type RecentJob struct {
+	// Name is the WorkflowJob's name.
+	Name string `json:"name"`
+	// Phase is how it ended.
+	Phase WorkflowJobPhase `json:"phase"`
+	// DisplayName is the job's name in the workflow.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// Repository is owner/name.
+	// +optional
+	Repository string `json:"repository,omitempty"`
+	// Runner ran it.
+	// +optional
+	Runner string `json:"runner,omitempty"`
+	// Completed is when it ended.
+	// +optional
+	Completed *metav1.Time `json:"completed,omitempty"`
 }
 
 // GitHubRunner is a runner as GitHub lists it.
@@ -416,4 +446,147 @@ type RunnerList struct {
 
 	// Items are the Runners.
 	Items []Runner `json:"items"`
+}
+
+// WorkflowJobPhase is where a job is in its life.
+type WorkflowJobPhase string
+
+const (
+	// JobQueued: offered to the scale set and acquired, not yet assigned to it.
+	JobQueued WorkflowJobPhase = "Queued"
+	// JobAssigned: assigned to the scale set, no runner has started it.
+	JobAssigned WorkflowJobPhase = "Assigned"
+	// JobRunning: a runner started it.
+	JobRunning WorkflowJobPhase = "Running"
+	// JobSucceeded, JobFailed and JobCanceled: GitHub completed it with that result.
+	JobSucceeded WorkflowJobPhase = "Succeeded"
+	JobFailed    WorkflowJobPhase = "Failed"
+	JobCanceled  WorkflowJobPhase = "Canceled"
+	// JobLost: the cluster killed its runner; GitHub has not concluded it yet.
+	JobLost WorkflowJobPhase = "Lost"
+	// JobRerun: lost to the cluster and re-run on GitHub; the new attempt is another WorkflowJob
+	// (status.rerunAs).
+	JobRerun WorkflowJobPhase = "Rerun"
+)
+
+// +genclient
+// +genclient:onlyVerbs=get,list,watch
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// WorkflowJob is one job a RunnerSet handled, from the moment it acquired it to its end, kept
+// after its runner is gone for a retention. It is a read-only record written by the scaler:
+// GitHub cannot cancel a single job, and its history is not to be edited.
+type WorkflowJob struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard object metadata; the name is the RunnerSet's and GitHub's job request id.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Status is the job as GitHub and the cluster saw it.
+	// +optional
+	Status WorkflowJobStatus `json:"status,omitempty"`
+}
+
+// WorkflowJobStatus is a job's record.
+type WorkflowJobStatus struct {
+	// RunnerSet acquired the job.
+	RunnerSet string `json:"runnerSet"`
+	// Phase is where the job is.
+	Phase WorkflowJobPhase `json:"phase"`
+	// Reason says, in one CamelCase word, why the job is in its phase: why it waits while
+	// Queued or Assigned (MaxRunners, Quota, PodsFailing, RunnerStarting, RateLimited), how it was
+	// lost (Evicted, Preempted, Drained, Deleted, OOMKilled, NodeLost), why it was not re-run.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message explains Reason.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Result is GitHub's: succeeded, failed, canceled.
+	// +optional
+	Result string `json:"result,omitempty"`
+
+	// RequestID is the Actions Service's job request id.
+	RequestID int64 `json:"requestId"`
+	// JobID is the job's id in the Actions Service.
+	// +optional
+	JobID string `json:"jobId,omitempty"`
+	// Repository is owner/name.
+	// +optional
+	Repository string `json:"repository,omitempty"`
+	// WorkflowRef is the workflow file and ref, as GitHub sent it.
+	// +optional
+	WorkflowRef string `json:"workflowRef,omitempty"`
+	// DisplayName is the job's name in the workflow.
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+	// RunID is the workflow run.
+	// +optional
+	RunID int64 `json:"runId,omitempty"`
+	// EventName is what triggered the run (push, pull_request, ...).
+	// +optional
+	EventName string `json:"eventName,omitempty"`
+	// Labels are the runs-on labels the job asked for.
+	// +optional
+	// +listType=atomic
+	Labels []string `json:"labels,omitempty"`
+
+	// Runner is the runner (and pod) that took the job.
+	// +optional
+	Runner string `json:"runner,omitempty"`
+	// Node is where the runner's pod ran.
+	// +optional
+	Node string `json:"node,omitempty"`
+
+	// Queued is when GitHub queued the job; Assigned when it assigned it to the scale set;
+	// Started when a runner took it; Completed when it ended.
+	// +optional
+	Queued *metav1.Time `json:"queued,omitempty"`
+	// +optional
+	Assigned *metav1.Time `json:"assigned,omitempty"`
+	// +optional
+	Started *metav1.Time `json:"started,omitempty"`
+	// +optional
+	Completed *metav1.Time `json:"completed,omitempty"`
+	// QueueDuration is from queued to assigned, StartupDuration from assigned to started,
+	// ExecutionDuration from started to completed.
+	// +optional
+	QueueDuration *metav1.Duration `json:"queueDuration,omitempty"`
+	// +optional
+	StartupDuration *metav1.Duration `json:"startupDuration,omitempty"`
+	// +optional
+	ExecutionDuration *metav1.Duration `json:"executionDuration,omitempty"`
+
+	// RerunOf names the WorkflowJob this one re-runs; RerunAs the one that re-runs this.
+	// +optional
+	RerunOf string `json:"rerunOf,omitempty"`
+	// +optional
+	RerunAs string `json:"rerunAs,omitempty"`
+	// Transitions are the phases the job went through, oldest first.
+	// +optional
+	// +listType=atomic
+	Transitions []WorkflowJobTransition `json:"transitions,omitempty"`
+}
+
+// WorkflowJobTransition is one change of phase.
+type WorkflowJobTransition struct {
+	// Phase entered.
+	Phase WorkflowJobPhase `json:"phase"`
+	// Time it was entered.
+	Time metav1.Time `json:"time"`
+	// Reason, if the phase has one.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// WorkflowJobList is a list of WorkflowJobs.
+type WorkflowJobList struct {
+	metav1.TypeMeta `json:",inline"`
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// Items are the WorkflowJobs.
+	Items []WorkflowJob `json:"items"`
 }

@@ -42,6 +42,11 @@ func (in ProxyServerConfig) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RecentJob) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RecentJob"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RoleRule) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.RoleRule"
 }
@@ -104,4 +109,24 @@ func (in TLSCertificateSource) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in TLSConfig) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.TLSConfig"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkflowJob) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.WorkflowJob"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkflowJobList) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.WorkflowJobList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkflowJobStatus) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.WorkflowJobStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in WorkflowJobTransition) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.WorkflowJobTransition"
 }

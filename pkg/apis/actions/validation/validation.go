@@ -146,6 +146,10 @@ func ValidateRunnerSetSpec(spec *actions.RunnerSetSpec, name string, p *field.Pa
 	allErrs = append(allErrs, validateTemplate(spec, p.Child("template"))...)
 	allErrs = append(allErrs, validateProxy(spec.Proxy, p.Child("proxy"))...)
 	allErrs = append(allErrs, validateTLS(spec.GitHubServerTLS, p.Child("githubServerTLS"))...)
+	if n := spec.LostJobReruns; n != nil && (*n < 0 || *n > MaxLostJobReruns) {
+		allErrs = append(allErrs, field.Invalid(p.Child("lostJobReruns"), *n,
+			fmt.Sprintf("must be between 0 (no re-runs) and %d", MaxLostJobReruns)))
+	}
 	if l := spec.MaxRunnerLifetime; l != nil && l.Duration < MinRunnerLifetime {
 		allErrs = append(allErrs, field.Invalid(p.Child("maxRunnerLifetime"), l.Duration.String(),
 			"must be at least "+MinRunnerLifetime.String()+": a runner needs time to register and take a job"))
@@ -155,6 +159,10 @@ func ValidateRunnerSetSpec(spec *actions.RunnerSetSpec, name string, p *field.Pa
 
 // MinRunnerLifetime is the shortest maxRunnerLifetime.
 const MinRunnerLifetime = time.Minute
+
+// MaxLostJobReruns bounds lostJobReruns: a job the cluster kills that often is not healed by
+// more attempts.
+const MaxLostJobReruns = 10
 
 func validateScaleSetName(scaleSetName, objectName string, p *field.Path) field.ErrorList {
 	effective, what := scaleSetName, "must"

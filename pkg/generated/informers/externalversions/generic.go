@@ -57,6 +57,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Actions().V1alpha1().Runners().Informer()}, nil
 	case v1alpha1.SchemeGroupVersion.WithResource("runnersets"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Actions().V1alpha1().RunnerSets().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("workflowjobs"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Actions().V1alpha1().WorkflowJobs().Informer()}, nil
 
 	}
 

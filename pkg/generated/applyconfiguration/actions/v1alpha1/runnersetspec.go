@@ -65,6 +65,11 @@ type RunnerSetSpecApplyConfiguration struct {
 	// the kubelet ends a runner that hangs even while the server is down. A job still running
 	// then is lost with its runner. Unset: no bound.
 	MaxRunnerLifetime *metav1.Duration `json:"maxRunnerLifetime,omitempty"`
+	// LostJobReruns is how many jobs of one workflow run the server re-runs on GitHub after the
+	// cluster killed their runners (eviction, preemption, drain, deletion by someone else, OOM,
+	// node lost). Jobs that failed on their own or were cancelled are never re-run. 0 turns
+	// re-runs off. Default 1.
+	LostJobReruns *int32 `json:"lostJobReruns,omitempty"`
 }
 
 // RunnerSetSpecApplyConfiguration constructs a declarative configuration of the RunnerSetSpec type for use with
@@ -168,5 +173,13 @@ func (b *RunnerSetSpecApplyConfiguration) WithGitHubServerTLS(value *TLSConfigAp
 // If called multiple times, the MaxRunnerLifetime field is set to the value of the last call.
 func (b *RunnerSetSpecApplyConfiguration) WithMaxRunnerLifetime(value metav1.Duration) *RunnerSetSpecApplyConfiguration {
 	b.MaxRunnerLifetime = &value
+	return b
+}
+
+// WithLostJobReruns sets the LostJobReruns field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the LostJobReruns field is set to the value of the last call.
+func (b *RunnerSetSpecApplyConfiguration) WithLostJobReruns(value int32) *RunnerSetSpecApplyConfiguration {
+	b.LostJobReruns = &value
 	return b
 }

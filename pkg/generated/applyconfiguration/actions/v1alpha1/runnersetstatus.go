@@ -65,6 +65,8 @@ type RunnerSetStatusApplyConfiguration struct {
 	// Conditions: Ready, GitHubAuthenticated, ScaleSetRegistered, SessionActive, and drift such as
 	// OrphanRunners, PodsFailing and RunnerVersionDeprecated.
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
+	// RecentJobs are the last jobs that ended, newest first (the workflowjobs keep them all).
+	RecentJobs []RecentJobApplyConfiguration `json:"recentJobs,omitempty"`
 }
 
 // RunnerSetStatusApplyConfiguration constructs a declarative configuration of the RunnerSetStatus type for use with
@@ -215,6 +217,19 @@ func (b *RunnerSetStatusApplyConfiguration) WithConditions(values ...*metav1.Con
 			panic("nil value passed to WithConditions")
 		}
 		b.Conditions = append(b.Conditions, *values[i])
+	}
+	return b
+}
+
+// WithRecentJobs adds the given value to the RecentJobs field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the RecentJobs field.
+func (b *RunnerSetStatusApplyConfiguration) WithRecentJobs(values ...*RecentJobApplyConfiguration) *RunnerSetStatusApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithRecentJobs")
+		}
+		b.RecentJobs = append(b.RecentJobs, *values[i])
 	}
 	return b
 }

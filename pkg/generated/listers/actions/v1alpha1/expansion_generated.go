@@ -33,3 +33,11 @@ type RunnerSetListerExpansion interface{}
 // RunnerSetNamespaceListerExpansion allows custom methods to be added to
 // RunnerSetNamespaceLister.
 type RunnerSetNamespaceListerExpansion interface{}
+
+// WorkflowJobListerExpansion allows custom methods to be added to
+// WorkflowJobLister.
+type WorkflowJobListerExpansion interface{}
+
+// WorkflowJobNamespaceListerExpansion allows custom methods to be added to
+// WorkflowJobNamespaceLister.
+type WorkflowJobNamespaceListerExpansion interface{}

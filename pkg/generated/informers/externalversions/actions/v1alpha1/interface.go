@@ -28,6 +28,8 @@ type Interface interface {
 	Runners() TypedRunnerInformer
 	// RunnerSets returns a RunnerSetInformer.
 	RunnerSets() TypedRunnerSetInformer
+	// WorkflowJobs returns a WorkflowJobInformer.
+	WorkflowJobs() TypedWorkflowJobInformer
 }
 
 type version struct {
@@ -49,4 +51,9 @@ func (v *version) Runners() TypedRunnerInformer {
 // RunnerSets returns a TypedRunnerSetInformer.
 func (v *version) RunnerSets() TypedRunnerSetInformer {
 	return &runnerSetInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
+}
+
+// WorkflowJobs returns a TypedWorkflowJobInformer.
+func (v *version) WorkflowJobs() TypedWorkflowJobInformer {
+	return &workflowJobInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
 }

@@ -30,6 +30,7 @@ type ActionsV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	RunnersGetter
 	RunnerSetsGetter
+	WorkflowJobsGetter
 }
 
 // ActionsV1alpha1Client is used to interact with features provided by the actions.dev group.
@@ -43,6 +44,10 @@ func (c *ActionsV1alpha1Client) Runners(namespace string) RunnerInterface {
 
 func (c *ActionsV1alpha1Client) RunnerSets(namespace string) RunnerSetInterface {
 	return newRunnerSets(c, namespace)
+}
+
+func (c *ActionsV1alpha1Client) WorkflowJobs(namespace string) WorkflowJobInterface {
+	return newWorkflowJobs(c, namespace)
 }
 
 // NewForConfig creates a new ActionsV1alpha1Client for the given config.

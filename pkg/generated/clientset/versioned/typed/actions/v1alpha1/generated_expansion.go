@@ -21,3 +21,5 @@ package v1alpha1
 type RunnerExpansion interface{}
 
 type RunnerSetExpansion interface{}
+
+type WorkflowJobExpansion interface{}

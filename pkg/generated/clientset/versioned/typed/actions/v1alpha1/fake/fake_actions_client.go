@@ -36,6 +36,10 @@ func (c *FakeActionsV1alpha1) RunnerSets(namespace string) v1alpha1.RunnerSetInt
 	return newFakeRunnerSets(c, namespace)
 }
 
+func (c *FakeActionsV1alpha1) WorkflowJobs(namespace string) v1alpha1.WorkflowJobInterface {
+	return newFakeWorkflowJobs(c, namespace)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakeActionsV1alpha1) RESTClient() rest.Interface {
