@@ -45,7 +45,9 @@ type Config struct {
 	// Retention is how long an ended job is kept; MaxJobs bounds the jobs kept per RunnerSet.
 	Retention time.Duration
 	MaxJobs   int
-	// FlushEvery is the shortest time between two writes of the history.
+	// FlushEvery is how long a change waits to be written, with those that follow it: a job's
+	// acquisition, assignment and start (often within a second) cost one write, made after the
+	// runner's pod was created rather than beside it.
 	FlushEvery time.Duration
 }
 
@@ -61,9 +63,10 @@ type Journal struct {
 	jobs   map[string]*entry
 	chunks map[int]*chunk
 	// byRunner finds the job a runner took.
-	byRunner  map[string]string
-	lastFlush time.Time
-	owner     metav1.OwnerReference
+	byRunner map[string]string
+	// dirtySince is when the first change not written yet was made (zero: none).
+	dirtySince time.Time
+	owner      metav1.OwnerReference
 }
 
 type entry struct {
@@ -142,6 +145,9 @@ func (j *Journal) newestChunk() int {
 func (j *Journal) touch(e *entry) {
 	if c := j.chunks[e.seq]; c != nil {
 		c.dirty = true
+	}
+	if j.dirtySince.IsZero() {
+		j.dirtySince = j.cfg.Clock.Now()
 	}
 }
 

@@ -69,17 +69,17 @@ func (j *Journal) Load(ctx context.Context) error {
 	return nil
 }
 
-// Flush writes the chunks that changed, at most once per FlushEvery, after dropping the ones past
-// retention; it says when to call it again (0: nothing waits).
+// Flush writes the chunks that changed once the oldest change waited FlushEvery, after dropping
+// the chunks past retention; it says when to call it again (0: nothing waits).
 func (j *Journal) Flush(ctx context.Context) time.Duration {
 	if !j.dirty() {
+		j.dirtySince = time.Time{}
 		return 0
 	}
 	now := j.cfg.Clock.Now()
-	if wait := j.cfg.FlushEvery - now.Sub(j.lastFlush); wait > 0 {
+	if wait := j.cfg.FlushEvery - now.Sub(j.dirtySince); wait > 0 {
 		return wait
 	}
-	j.lastFlush = now
 	owner, err := j.ownerRef(ctx)
 	if err != nil {
 		klog.FromContext(ctx).Error(err, "Writing the job history waits for the RunnerSet's ConfigMap")
@@ -96,8 +96,10 @@ func (j *Journal) Flush(ctx context.Context) time.Duration {
 		}
 	}
 	if failed {
+		j.dirtySince = now.Add(flushRetry - j.cfg.FlushEvery)
 		return flushRetry
 	}
+	j.dirtySince = time.Time{}
 	return 0
 }
 
