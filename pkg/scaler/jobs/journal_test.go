@@ -208,7 +208,7 @@ func TestLostJobsAreRerunWithinBudget(t *testing.T) {
 			want: v1alpha1.JobFailed, wantReason: ReasonRerunRefused},
 		{name: "run still going: waits", reason: contract.LossEvicted, result: "failed", budget: 1,
 			github: fakeGitHub{jobs: failedJob, rerunErr: fmt.Errorf("re-run: %w", ghrest.ErrRunNotFinished)},
-			want: v1alpha1.JobLost, wantReason: contract.LossEvicted},
+			want:   v1alpha1.JobLost, wantReason: contract.LossEvicted},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
