@@ -61,7 +61,7 @@ test-e2e: tools promtool build ## The local system's own tests, the charts' rend
 # The fault, failover and bad-input suite (test/faults; docs/reliability.md). Its full
 # forms plus the fuzz targets run in test-faults, bounded well under 20 minutes; make test runs
 # the short forms. Each scenario prints its audit; all audits are collected in FAULTS_AUDIT.
-FAULTS_TIMEOUT ?= 16m
+FAULTS_TIMEOUT ?= 18m
 FAULTS_SEED ?= 20260701
 # Fuzzing is bounded by executions, not time: with go1.26 a -fuzztime duration can end in a
 # spurious "context deadline exceeded" failure without any crashing input (golang/go#75804,
@@ -72,7 +72,7 @@ FAULTS_AUDIT := $(CURDIR)/_output/faults-audit.txt
 FUZZ_TARGETS := ./pkg/apis/actions/validation:FuzzValidateRunnerSet:25000 ./pkg/github/actions:FuzzParseJobMessages:500000 ./pkg/github/actions:FuzzDecodeMessage:250000
 
 .PHONY: test-faults
-test-faults: tools build ## R1..R6 in their full forms (500 jobs under GitHub faults, leader loss, a 2-minute GitHub outage, ...) and the fuzz targets.
+test-faults: tools build ## R1..R7 in their full forms (500 jobs under GitHub faults, leader loss, a 2-minute GitHub outage, runners lost mid-job, ...) and the fuzz targets.
 	@rm -f $(FAULTS_AUDIT)
 	$(GO) test -tags faults -count=1 -timeout $(FAULTS_TIMEOUT) -v ./test/faults/... \
 		-args -bin-dir=$(BIN) -full -seed=$(FAULTS_SEED) -audit-file=$(FAULTS_AUDIT)
@@ -85,7 +85,7 @@ test-faults: tools build ## R1..R6 in their full forms (500 jobs under GitHub fa
 .PHONY: test-faults-short
 test-faults-short: tools build ## The short form of every fault scenario (part of make test).
 	@rm -f $(FAULTS_AUDIT)
-	$(GO) test -tags faults -count=1 -timeout 10m ./test/faults/... \
+	$(GO) test -tags faults -count=1 -timeout 14m ./test/faults/... \
 		-args -bin-dir=$(BIN) -seed=$(FAULTS_SEED) -audit-file=$(FAULTS_AUDIT); \
 		status=$$?; cat $(FAULTS_AUDIT) 2>/dev/null; exit $$status
 
@@ -95,7 +95,7 @@ test: test-unit test-e2e test-faults-short test-image ## Everything CI runs.
 BENCH_TIMEOUT ?= 15m
 BENCH_ARGS ?=
 .PHONY: bench
-bench: tools build ## Performance suite P1..P7 beside baselines (~7 min): _output/bench/results.{json,md}.
+bench: tools build ## Performance suite P1..P8 beside baselines (~11 min): _output/bench/results.{json,md}.
 	@mkdir -p _output/bench
 	$(GO) test -tags bench -count=1 -run '^TestBench$$' -timeout $(BENCH_TIMEOUT) -v ./test/bench/ \
 		-args -bin-dir=$(BIN) -out=$(CURDIR)/_output/bench $(BENCH_ARGS) 2>&1 | tee _output/bench/bench.log

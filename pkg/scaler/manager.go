@@ -140,7 +140,9 @@ type Manager struct {
 	cfg       Config
 	registrar *session.Registrar
 	pods      corelisters.PodLister
-	secrets   corelisters.SecretLister
+	// tombstones keep deleted runner pods' last states for the reconcilers.
+	tombstones *runners.Tombstones
+	secrets    corelisters.SecretLister
 
 	mu      sync.Mutex
 	workers map[string]*worker
@@ -156,7 +158,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("scaler: %w", err)
 	}
 	metrics.Register()
-	m := &Manager{cfg: cfg, workers: map[string]*worker{}}
+	m := &Manager{cfg: cfg, workers: map[string]*worker{}, tombstones: runners.NewTombstones(cfg.Clock)}
 	m.registrar = &session.Registrar{Recorder: cfg.Recorder,
 		Claims: session.NewClaims(cfg.KubeClient.CoreV1(), cfg.Namespace, m.runnerSetAlive)}
 	return m, nil
@@ -167,7 +169,7 @@ func (m *Manager) sessionConfig() session.Config {
 }
 
 func (m *Manager) runnersConfig() runners.Config {
-	return runners.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Secrets: m.secrets, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
+	return runners.Config{Kube: m.cfg.KubeClient, Pods: m.pods, Secrets: m.secrets, Tombstones: m.tombstones, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock,
 		CreateConcurrency: m.cfg.CreateConcurrency, ProtectBusy: m.cfg.ProtectBusyRunners, UserAgent: m.cfg.UserAgent, DrainTimeout: m.cfg.DrainTimeout, GitHubGiveUp: m.cfg.GitHubGiveUp,
 		ExitGrace: m.cfg.RunnerExitGrace}
 }
@@ -307,6 +309,7 @@ func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFact
 		podInformer, secretInformer := f.Core().V1().Pods(), f.Core().V1().Secrets()
 		pods[ns], secrets[ns] = podInformer.Lister(), secretInformer.Lister()
 		_, _ = podInformer.Informer().AddEventHandler(kick)
+		_, _ = podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: m.tombstones.Deleted})
 		_, _ = secretInformer.Informer().AddEventHandler(kick)
 		kubeInformers = append(kubeInformers, f)
 	}

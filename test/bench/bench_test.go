@@ -46,7 +46,7 @@ var (
 	// P6 is taken as the server runs there. "0" measures it without any.
 	memLimit = flag.String("memory-limit", "179Mi", "the server's --memory-limit (default: what it sets itself in a 256Mi container)")
 	quick    = flag.Bool("quick", false, "small sizes, to work on the harness itself (results are not comparable)")
-	only     = flag.String("only", "", "comma-separated scenarios to run: P1,P2,P4,P5,P7 (P3 comes with P1, P6 with P5); default all")
+	only     = flag.String("only", "", "comma-separated scenarios to run: P1,P2,P4,P5,P7,P8 (P3 comes with P1, P6 with P5); default all")
 	keep     = flag.Bool("keep", false, "keep the state directory (logs, kubeconfigs) after the run")
 	extra    = flag.String("server-args", "", "extra flags for the server, space-separated (e.g. to try a setting)")
 	binary   = flag.String("server-binary", "", "the server binary (default: <bin-dir>/runnerset-apiserver), e.g. a wrapper that sets GOMEMLIMIT")
@@ -65,18 +65,19 @@ type sizes struct {
 	P5Samples    int // list calls of each kind
 	P4ReadCalls  int // kubectl calls in the quiet read window
 	P7Jobs       int // trickle jobs beside the P2Jobs burst (fairness between namespaces)
+	P8Jobs       int // jobs whose busy runner is evicted (recovery of lost jobs)
 	JobDuration  time.Duration
 	BurstJobTime time.Duration
 }
 
 var full = sizes{
 	P1Jobs: 40, P1Sets: 50, P1Rounds: 5, P2Jobs: 1000, P4BurstJobs: 100, P4IdleSets: 20,
-	P5Sets: 100, P5PerSet: 50, P5Samples: 30, P4ReadCalls: 10, P7Jobs: 30, JobDuration: 2 * time.Second, BurstJobTime: 3 * time.Second,
+	P5Sets: 100, P5PerSet: 50, P5Samples: 30, P4ReadCalls: 10, P7Jobs: 30, P8Jobs: 12, JobDuration: 2 * time.Second, BurstJobTime: 3 * time.Second,
 }
 
 var small = sizes{
 	P1Jobs: 5, P1Sets: 5, P1Rounds: 2, P2Jobs: 60, P4BurstJobs: 10, P4IdleSets: 3,
-	P5Sets: 4, P5PerSet: 5, P5Samples: 5, P4ReadCalls: 3, P7Jobs: 10, JobDuration: 2 * time.Second, BurstJobTime: 2 * time.Second,
+	P5Sets: 4, P5PerSet: 5, P5Samples: 5, P4ReadCalls: 3, P7Jobs: 10, P8Jobs: 4, JobDuration: 2 * time.Second, BurstJobTime: 2 * time.Second,
 }
 
 func repoRoot() string {
@@ -113,6 +114,9 @@ func TestBench(t *testing.T) {
 	}
 	if b.enabled("P7") {
 		b.run("P7 fairness", b.p7)
+	}
+	if b.enabled("P8") {
+		b.run("P8 recovery", b.p8)
 	}
 	if b.enabled("P5") {
 		b.run("P5 reads and P6 memory", b.p5)

@@ -180,6 +180,10 @@ func (b *bench) p4Jobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	history, err := meterHistory(ctx, b.kube, nsEmu, name)
+	if err != nil {
+		return err
+	}
 	begin := time.Now()
 	jobs, err := b.sim.QueueJobs(b.job(name, b.sz.BurstJobTime), n)
 	if err != nil {
@@ -204,6 +208,7 @@ func (b *bench) p4Jobs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.add(history.result(n))
 	b.add(Result{ID: "P4.job.kube", Figure: fmt.Sprintf("kube-apiserver requests of the server per job, burst of %d jobs (context)", n),
 		Value: (k1 - k0) / float64(n), Unit: "req/job", Samples: n,
 		Note: fmt.Sprintf("rest_client_requests_total of the server to the kube-apiserver over P4.job; they waited %.2f s in all for the client rate limiter", w1-w0)})

@@ -85,6 +85,8 @@ type setSpec struct {
 	min, max int32
 	// app uses the GitHub App credentials instead of the PAT.
 	app bool
+	// podSpec, if set, changes the runner pod template (R7 pins runners to its own nodes).
+	podSpec func(*corev1.PodSpec)
 }
 
 // world is one scenario's stage: a namespace, its own GitHub simulator (so one scenario's
@@ -106,6 +108,9 @@ type world struct {
 	// beforeDelete, if set, runs in the audit once the RunnerSets are at rest, before they are
 	// deleted (R6 searches the world for credentials there).
 	beforeDelete func(a *auditResult)
+	// jobsAudit, if set, audits the jobs instead of auditJobs (R7's lost jobs end failed and
+	// are re-run as new jobs).
+	jobsAudit func(a *auditResult)
 
 	mu   sync.Mutex
 	sets map[string]setSpec
@@ -168,7 +173,7 @@ func newWorld(t *testing.T, scenario, ns string, o simulator.Options) *world {
 		}
 	}
 
-	w.gate = &gate{inner: sim, starts: map[int64]int{}, names: map[int]string{}, done: map[string]time.Time{}}
+	w.gate = &gate{inner: sim, starts: map[int64]int{}, names: map[int]string{}, done: map[string]time.Time{}, lost: map[int]bool{}}
 	emu, err := runneremulator.New(runneremulator.Config{Client: kube, Runners: w.gate, Namespace: ns})
 	require.NoError(t, err)
 	emuCtx, stopEmu := context.WithCancel(context.Background())
@@ -224,6 +229,9 @@ func (w *world) addSet(s setSpec) *v1alpha1.RunnerSet {
 				Containers: []corev1.Container{{Name: "runner", Image: "ghcr.io/actions/actions-runner:latest"}},
 			}},
 		},
+	}
+	if s.podSpec != nil {
+		s.podSpec(&rs.Spec.Template.Spec)
 	}
 	_, err := w.rsets.ActionsV1alpha1().RunnerSets(w.ns).Create(context.Background(), rs, metav1.CreateOptions{})
 	require.NoError(w.t, err)
@@ -362,6 +370,9 @@ type gate struct {
 	// names and done map runner ids to names and record when a runner completed its job.
 	names map[int]string
 	done  map[string]time.Time
+	// lost are the runners that went away in the middle of a job (their pod taken): GitHub keeps
+	// their registrations, busy, until the job's lock lapses.
+	lost map[int]bool
 }
 
 var errUnreachable = errors.New("GitHub is unreachable (outage)")
@@ -422,7 +433,23 @@ func (g *gate) jobDone(name string) (time.Time, bool) {
 	return t, ok
 }
 
-func (g *gate) DisconnectRunner(runnerID int) { g.inner.DisconnectRunner(runnerID) }
+func (g *gate) DisconnectRunner(runnerID int) {
+	g.mu.Lock()
+	if name := g.names[runnerID]; name != "" {
+		if _, done := g.done[name]; !done {
+			g.lost[runnerID] = true
+		}
+	}
+	g.mu.Unlock()
+	g.inner.DisconnectRunner(runnerID)
+}
+
+// lostMidJob tells a runner that went away in the middle of a job.
+func (g *gate) lostMidJob(runnerID int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lost[runnerID]
+}
 
 func (g *gate) startsOf(id int64) int {
 	g.mu.Lock()
@@ -445,6 +472,9 @@ type monitor struct {
 	// failedUIDs are the runner pods seen with the runner exited non-zero, with their RunnerSet.
 	failedUIDs map[string]string
 	peakRegs   map[string]int
+	// peakUnlost is peakRegs without the registrations of runners lost mid-job, which GitHub
+	// keeps until the job's lock lapses: the audit says whether those made a peak.
+	peakUnlost map[string]int
 	// pods holds the last version of every runner pod seen, for the credential search.
 	pods map[string]*corev1.Pod
 	// jits are the JIT configs seen in runner Secrets: they may appear nowhere else.
@@ -455,7 +485,7 @@ type monitor struct {
 
 func newMonitor(w *world) *monitor {
 	return &monitor{
-		w: w, live: map[string]map[string]bool{}, since: map[string]time.Time{}, until: map[string]time.Time{}, setOf: map[string]string{}, failedUIDs: map[string]string{}, peakRegs: map[string]int{},
+		w: w, live: map[string]map[string]bool{}, since: map[string]time.Time{}, until: map[string]time.Time{}, setOf: map[string]string{}, failedUIDs: map[string]string{}, peakRegs: map[string]int{}, peakUnlost: map[string]int{},
 		pods: map[string]*corev1.Pod{}, jits: map[string]bool{}, deleted: map[string]time.Time{},
 	}
 }
@@ -563,25 +593,28 @@ func (m *monitor) sampleRegistrations() {
 	for _, ss := range m.w.sim.ScaleSets() {
 		names[ss.ID] = ss.Name
 	}
-	regs := map[string]int{}
+	regs, unlost := map[string]int{}, map[string]int{}
 	for _, r := range m.w.sim.Runners() {
 		regs[names[r.ScaleSetID]]++
+		if !m.w.gate.lostMidJob(r.ID) {
+			unlost[names[r.ScaleSetID]]++
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for set, n := range regs {
-		if n > m.peakRegs[set] {
-			m.peakRegs[set] = n
-		}
+		m.peakRegs[set] = max(m.peakRegs[set], n)
+		m.peakUnlost[set] = max(m.peakUnlost[set], unlost[set])
 	}
 }
 
 // peaks returns the most runners of a RunnerSet at any one moment, with the runners of that
-// moment, and the most GitHub registrations seen at once. A runner counts from when its pod is
+// moment, and the most GitHub registrations seen at once (unlost: not counting those of runners
+// lost mid-job). A runner counts from when its pod is
 // seen live until its pod is seen finished, or until it completes its job on GitHub (the gate
 // records that as it happens), whichever is first: a runner that finished its job is not a
 // runner any more while its pod exits.
-func (m *monitor) peaks(set string) (pods, regs int, at []string) {
+func (m *monitor) peaks(set string) (pods, regs, unlost int, at []string) {
 	m.mu.Lock()
 	type edge struct {
 		t    time.Time
@@ -602,7 +635,7 @@ func (m *monitor) peaks(set string) (pods, regs int, at []string) {
 			edges = append(edges, edge{end, pod, false})
 		}
 	}
-	regs = m.peakRegs[set]
+	regs, unlost = m.peakRegs[set], m.peakUnlost[set]
 	m.mu.Unlock()
 	// Ends before starts at the same instant.
 	sort.SliceStable(edges, func(i, j int) bool {
@@ -628,7 +661,7 @@ func (m *monitor) peaks(set string) (pods, regs int, at []string) {
 		}
 	}
 	sort.Strings(at)
-	return pods, regs, at
+	return pods, regs, unlost, at
 }
 
 // deletedSince lists the runner pods whose deletion was first seen at or after t.

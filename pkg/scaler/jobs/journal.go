@@ -90,10 +90,13 @@ func New(cfg Config, namespace, name string) *Journal {
 		jobs: map[string]*entry{}, chunks: map[int]*chunk{}, byRunner: map[string]string{}}
 }
 
-// JobRunning tells whether GitHub reported a job started on runner and not completed.
-func (j *Journal) JobRunning(runner string) bool {
+// RunningSince tells since when runner runs a job GitHub reported started and not completed.
+func (j *Journal) RunningSince(runner string) (time.Time, bool) {
 	e := j.jobs[j.byRunner[runner]]
-	return e != nil && e.st.Phase == v1alpha1.JobRunning
+	if e == nil || e.st.Phase != v1alpha1.JobRunning || e.st.Started == nil {
+		return time.Time{}, false
+	}
+	return e.st.Started.Time, true
 }
 
 // Recent are the last n jobs that ended, newest first.

@@ -151,7 +151,8 @@ func TestJobLifeIsRecordedAndReadBack(t *testing.T) {
 	want, _ := contract.EncodeJob(&st)
 	got, _ := contract.EncodeJob(&next.jobs["linux-1"].st)
 	assert.JSONEq(t, want, got, "a new leader reads the same history")
-	assert.True(t, next.JobRunning("linux-r1") == false && next.byRunner["linux-r1"] == "linux-1")
+	_, running := next.RunningSince("linux-r1")
+	assert.True(t, !running && next.byRunner["linux-r1"] == "linux-1")
 }
 
 // fakeGitHub answers the run's jobs and re-runs as its fields say.
@@ -237,7 +238,8 @@ func TestRerunIsLinkedToItsNewAttempt(t *testing.T) {
 	gh := &fakeGitHub{jobs: []ghrest.WorkflowJob{{ID: 41, Name: "build", RunAttempt: 1, Status: "completed", Conclusion: "failure", RunnerName: "linux-r1"}}}
 	h.pass(runners.Result{}, msg(actions.JobMessageAssigned, 1, nil), msg(actions.JobMessageStarted, 1, startedOn("linux-r1")))
 	h.pass(runners.Result{Lost: []runners.LostRunner{{Name: "linux-r1", Reason: contract.LossPreempted}}})
-	assert.False(t, h.j.JobRunning("linux-r1"), "a lost job's runner runs nothing")
+	_, running := h.j.RunningSince("linux-r1")
+	assert.False(t, running, "a lost job's runner runs nothing")
 	h.pass(runners.Result{}, msg(actions.JobMessageCompleted, 1, withResult("failed")))
 	h.j.Recover(context.Background(), h.rs, gh)
 	require.Equal(t, []int64{41}, gh.reruns)

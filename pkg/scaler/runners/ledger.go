@@ -43,6 +43,8 @@ type jobLedger struct {
 type awaited struct {
 	at       time.Time
 	runnerID int
+	// timeout is how long it holds its slot; 0: awaitingTimeout.
+	timeout time.Duration
 }
 
 // jobEnd is what the ledger knows about a runner whose pod ended.
@@ -146,7 +148,11 @@ func (l *jobLedger) slots(runners []contract.Runner) []contract.Runner {
 // their runner ids returned: GitHub may never have removed them, so they are to be deregistered.
 func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duration, lost []int) {
 	for name, a := range l.awaiting {
-		left := awaitingTimeout - now.Sub(a.at)
+		timeout := awaitingTimeout
+		if a.timeout > 0 {
+			timeout = a.timeout
+		}
+		left := timeout - now.Sub(a.at)
 		if left <= 0 {
 			delete(l.awaiting, name)
 			if a.runnerID != 0 {
@@ -160,6 +166,16 @@ func (l *jobLedger) finishedAwaiting(now time.Time) (n int, recheck time.Duratio
 		}
 	}
 	return n, recheck, lost
+}
+
+// holdLost keeps the slot of a runner the cluster took mid-job until GitHub completes its job
+// (lostHold at most); its registration is not the ledger's to remove (deregisterLost).
+func (l *jobLedger) holdLost(name string, now time.Time) {
+	l.forget(name)
+	if l.awaiting == nil {
+		l.awaiting = map[string]awaited{}
+	}
+	l.awaiting[name] = awaited{at: now, timeout: lostHold}
 }
 
 // forget drops what the ledger knows of a runner the server removes while its pod runs.

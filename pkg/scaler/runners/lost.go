@@ -18,6 +18,7 @@ package runners
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -32,29 +33,67 @@ type LostRunner struct {
 	Reason, Message string
 }
 
-// JobHistory is what the cluster side asks of the job history: whether GitHub reported a job
-// started on a runner and not completed. It outlives the ledger (a new leader reads it), so a
-// runner whose pod vanished while its job ran is known for one even after a takeover.
+// JobHistory is what the cluster side asks of the job history: since when a runner runs a job
+// GitHub reported started and not completed. It outlives the ledger (a new leader reads it), so
+// a runner whose pod vanished while its job ran is known for one even after a takeover.
 type JobHistory interface {
-	JobRunning(runner string) bool
+	RunningSince(runner string) (time.Time, bool)
 }
 
 // UseHistory gives the Reconciler the RunnerSet's job history.
 func (r *Reconciler) UseHistory(h JobHistory) { r.history = h }
 
-// jobRunning tells a runner GitHub gave a job that has not completed, as far as its pod, the
-// ledger or the job history know.
-func (r *Reconciler) jobRunning(run contract.Runner) bool {
+const (
+	// podGoneAfter is how long after its job started a runner's pod may be missing from the
+	// caches before it is taken for gone without a tombstone (deleted before this replica's
+	// informer started): the caches may show the pod later than GitHub shows the job.
+	podGoneAfter = time.Minute
+	// lostHold is how long a lost runner holds its slot: GitHub counts its job as assigned until
+	// the job lock lapses (about 10 minutes), so a replacement could not take a job meanwhile.
+	lostHold = 11 * time.Minute
+	// tombstoneSlack: a pod deleted this long before its job's start was timed may still be
+	// the job's (a pod of a runner given a new one after a failure is deleted much earlier).
+	tombstoneSlack = 2 * time.Second
+)
+
+// jobRunning tells since when a runner runs a job GitHub gave it and has not completed, as far
+// as its pod, the ledger or the job history know.
+func (r *Reconciler) jobRunning(run contract.Runner) (time.Time, bool) {
 	if run.Job != nil {
-		return run.Job.Running()
+		return run.Job.Started, run.Job.Running()
 	}
 	if _, done := r.ledger.completed[run.Name]; done {
-		return false
+		return time.Time{}, false
 	}
-	if _, ok := r.ledger.started[run.Name]; ok {
-		return true
+	if at, ok := r.ledger.started[run.Name]; ok {
+		return at, true
 	}
-	return r.history != nil && r.history.JobRunning(run.Name)
+	if r.history == nil {
+		return time.Time{}, false
+	}
+	return r.history.RunningSince(run.Name)
+}
+
+// lossOf tells why a busy runner's pod is going or gone, "" while it is not. A pod missing from
+// the caches counts as gone only if its deletion was seen after its job started, or long after.
+func (r *Reconciler) lossOf(run contract.Runner, since time.Time) (reason, message string) {
+	switch {
+	case run.Pod != nil && (run.Pod.DeletionTimestamp != nil || run.Phase == contract.PhaseFailed):
+		return contract.LossOf(run.Pod)
+	case run.Pod != nil:
+		return "", ""
+	}
+	// The slack covers a start the ledger timed when its message came, after the pod went.
+	if last, at := r.cfg.Tombstones.Get(r.namespace, run.Name); last != nil && !at.Before(since.Add(-tombstoneSlack)) {
+		if reason, message = contract.LossOf(last); reason != "" {
+			return reason, message
+		}
+		return contract.LossDeleted, "the pod was deleted while its job ran"
+	}
+	if r.cfg.Clock.Since(since) > podGoneAfter {
+		return contract.LossDeleted, "the pod is gone while its job ran"
+	}
+	return "", ""
 }
 
 // lostRunner handles a runner in the middle of a job whose pod the cluster is taking or took
@@ -62,16 +101,11 @@ func (r *Reconciler) jobRunning(run contract.Runner) bool {
 // its job lost, so the runner is removed, never given a new pod, and the loss reported for the
 // job history to re-run the job. It says whether run was one.
 func (r *Reconciler) lostRunner(ctx context.Context, p *pass, run contract.Runner) bool {
-	if _, ours := r.expect.deleted[run.Name]; ours || !r.jobRunning(run) {
+	since, running := r.jobRunning(run)
+	if _, ours := r.expect.deleted[run.Name]; ours || !running {
 		return false
 	}
-	var reason, message string
-	switch {
-	case run.Pod == nil:
-		reason, message = contract.LossDeleted, "the pod is gone while its job ran"
-	case run.Pod.DeletionTimestamp != nil || run.Phase == contract.PhaseFailed:
-		reason, message = contract.LossOf(run.Pod)
-	}
+	reason, message := r.lossOf(run, since)
 	if reason == "" {
 		return false
 	}
@@ -83,7 +117,7 @@ func (r *Reconciler) lostRunner(ctx context.Context, p *pass, run contract.Runne
 		r.lostIDs[run.Name] = run.RunnerID
 	}
 	r.event(p.rs, corev1.EventTypeWarning, "JobLost", "Runner %s lost its job: %s (%s)", run.Name, reason, message)
-	r.ledger.forget(run.Name)
+	r.ledger.holdLost(run.Name, r.cfg.Clock.Now())
 	r.deleteRunner(ctx, run, "its job was lost: "+reason)
 	return true
 }

@@ -29,9 +29,15 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/github/actions"
 )
 
-type runningJobs map[string]bool
+type runningJobs map[string]time.Time
 
-func (h runningJobs) JobRunning(runner string) bool { return h[runner] }
+func (h runningJobs) RunningSince(runner string) (time.Time, bool) {
+	at, ok := h[runner]
+	return at, ok
+}
+
+// now is the worlds' clock.
+var now = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 
 var busy = contract.JobStartedAnnotations(contract.Job{RequestID: 5, ID: "j", Repository: "acme/app", RunID: 7000005,
 	Started: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)})
@@ -65,6 +71,7 @@ func TestRunnersLostToTheCluster(t *testing.T) {
 		noPod       bool
 		history     runningJobs
 		pod         func(*corev1.Pod)
+		tombstone   func(*corev1.Pod)
 		want        string
 	}{
 		{name: "evicted through the eviction API (drain)", annotations: busy, pod: disrupted("EvictionByEvictionAPI"), want: contract.LossEvicted},
@@ -73,7 +80,11 @@ func TestRunnersLostToTheCluster(t *testing.T) {
 		{name: "deleted by someone", annotations: busy, pod: deleting, want: contract.LossDeleted},
 		{name: "OOM-killed", annotations: busy, pod: runnerExited(137, "OOMKilled"), want: contract.LossOOMKilled},
 		{name: "evicted by the kubelet", annotations: busy, pod: func(p *corev1.Pod) { p.Status.Phase, p.Status.Reason = corev1.PodFailed, "Evicted" }, want: contract.LossEvicted},
-		{name: "pod gone, its job known from the history only", noPod: true, history: runningJobs{"rs-a": true}, want: contract.LossDeleted},
+		{name: "pod gone long after its job started, known from the history only (a takeover)", noPod: true,
+			history: runningJobs{"rs-a": now.Add(-2 * time.Minute)}, want: contract.LossDeleted},
+		{name: "pod not cached yet as its job starts: not lost", noPod: true, history: runningJobs{"rs-a": now.Add(-time.Second)}},
+		{name: "pod deleted by the pod GC before a reconcile saw it: its tombstone tells", noPod: true, history: runningJobs{"rs-a": now.Add(-time.Second)},
+			tombstone: disrupted("DeletionByPodGC"), want: contract.LossNodeLost},
 		{name: "runner exited 1 on its own: not lost", annotations: busy, pod: runnerExited(1, "Error")},
 		{name: "idle runner deleted: not lost", pod: deleting},
 		{name: "pod gone without a job: given a new pod", noPod: true},
@@ -90,6 +101,12 @@ func TestRunnersLostToTheCluster(t *testing.T) {
 				w = newWorld(t, s, p)
 			}
 			w.r.UseHistory(tc.history)
+			w.r.cfg.Tombstones = NewTombstones(w.clock)
+			if tc.tombstone != nil {
+				_, gone := newWorld(t).runner("rs-a", 11, corev1.PodRunning, busy)
+				tc.tombstone(gone)
+				w.r.cfg.Tombstones.Deleted(gone)
+			}
 			res := w.r.Reconcile(context.Background(), w.rs, w.demand(1))
 			if tc.want == "" {
 				assert.Empty(t, res.Lost)
@@ -100,7 +117,7 @@ func TestRunnersLostToTheCluster(t *testing.T) {
 				assert.Equal(t, tc.want, res.Lost[0].Reason, res.Lost[0].Message)
 			}
 			assert.Contains(t, w.writes("delete", "secrets"), "rs-a", "a lost runner is removed")
-			assert.NotContains(t, w.writes("create", "pods"), "rs-a", "and never given a new pod (a new runner may take its place)")
+			assert.Empty(t, w.writes("create", "pods"), "never given a new pod, nor replaced while GitHub counts its job")
 		})
 	}
 }
@@ -114,6 +131,9 @@ func TestLostRunnerDeregisteredOnceItsJobEnds(t *testing.T) {
 	res := w.r.Reconcile(context.Background(), w.rs, w.demand(1))
 	assert.Len(t, res.Lost, 1)
 	assert.NotContains(t, w.gh.removed, 11, "not while GitHub still runs its job")
-	w.r.Reconcile(context.Background(), w.rs, w.demand(0, actions.JobMessage{MessageType: actions.JobMessageCompleted, RunnerName: "rs-a", Result: "failed"}))
+	w.r.Reconcile(context.Background(), w.rs, w.demand(1))
+	assert.Empty(t, w.writes("create", "secrets"), "its slot is held while GitHub counts its job")
+	w.r.Reconcile(context.Background(), w.rs, w.demand(1, actions.JobMessage{MessageType: actions.JobMessageCompleted, RunnerName: "rs-a", Result: "failed"}))
 	assert.Contains(t, w.gh.removed, 11)
+	assert.Len(t, w.writes("create", "secrets"), 1, "GitHub ended the job: the slot is free (the statistics still count one job)")
 }

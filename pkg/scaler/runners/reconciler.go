@@ -71,6 +71,8 @@ type Config struct {
 	// ExitGrace is how long a runner may run after GitHub said its job completed before it is
 	// removed as hung (0: never).
 	ExitGrace time.Duration
+	// Tombstones are the last states of deleted runner pods (nil: none kept).
+	Tombstones *Tombstones
 }
 
 // Reconciler keeps one RunnerSet's runners. It is used by one goroutine at a time: everything
@@ -138,6 +140,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 	defer func() { metrics.ReconcileDuration.Observe(r.cfg.Clock.Since(start).Seconds()) }()
 	p := &pass{rs: rs, d: d}
 	r.ledger.observeJobs(d.Jobs, r.cfg.Clock.Now())
+	// Before any runner is created for the slots they free: registrations never exceed maxRunners.
+	r.deregisterLost(ctx, p)
 	r.unblockOnNewSpec(rs)
 	runners, strays := r.runnersAndStrays(ctx)
 	p.soon(strays)
@@ -164,7 +168,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 	var wg sync.WaitGroup
 	wg.Go(func() { r.annotateJobs(ctx, rs, d.Jobs, names) })
 	r.finishRunners(ctx, p, ended)
-	r.deregisterLost(ctx, p)
 	wg.Wait()
 	if !p.podTrouble && !r.isBlocked(rs) {
 		r.podsHealthy()
