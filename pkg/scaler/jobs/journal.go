@@ -66,7 +66,7 @@ type Journal struct {
 	byRunner map[string]string
 	// dirtySince is when the first change not written yet was made (zero: none).
 	dirtySince time.Time
-	owner      metav1.OwnerReference
+	writer     *writer
 }
 
 type entry struct {
@@ -78,15 +78,13 @@ type entry struct {
 
 // chunk is one ConfigMap of the history.
 type chunk struct {
-	names   map[string]bool
-	rv      string
-	created bool
-	dirty   bool
+	names map[string]bool
+	dirty bool
 }
 
 // New returns the Journal of RunnerSet namespace/name; it reads the history on first use.
 func New(cfg Config, namespace, name string) *Journal {
-	return &Journal{cfg: cfg, namespace: namespace, runnerSet: name,
+	return &Journal{cfg: cfg, namespace: namespace, runnerSet: name, writer: newWriter(cfg.Kube, cfg.Clock, namespace, name),
 		jobs: map[string]*entry{}, chunks: map[int]*chunk{}, byRunner: map[string]string{}}
 }
 

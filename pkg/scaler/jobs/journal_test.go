@@ -103,6 +103,14 @@ func (h *harness) status(id int64) v1alpha1.WorkflowJobStatus {
 	return e.st
 }
 
+// flush flushes and waits until the writer wrote it.
+func (h *harness) flush(t *testing.T) time.Duration {
+	t.Helper()
+	next := h.j.Flush(context.Background())
+	require.Eventually(t, h.j.writer.idle, 10*time.Second, time.Millisecond, "the writer did not write")
+	return next
+}
+
 func (h *harness) writes() int {
 	n := 0
 	for _, a := range h.kube.Actions() {
@@ -118,14 +126,14 @@ func TestJobLifeIsRecordedAndReadBack(t *testing.T) {
 	ctx := context.Background()
 	h.pass(runners.Result{}, msg(actions.JobMessageAvailable, 1, nil), msg(actions.JobMessageAssigned, 1, nil))
 	h.pass(runners.Result{}, msg(actions.JobMessageStarted, 1, startedOn("linux-r1")))
-	assert.Equal(t, time.Second, h.j.Flush(ctx), "a change waits FlushEvery for those that follow it")
+	assert.Equal(t, time.Second, h.flush(t), "a change waits FlushEvery for those that follow it")
 	assert.Zero(t, h.writes())
 	h.clock.Step(time.Second)
-	assert.Zero(t, h.j.Flush(ctx))
+	assert.Zero(t, h.flush(t))
 	h.clock.Step(9 * time.Second)
 	h.pass(runners.Result{}, msg(actions.JobMessageCompleted, 1, withResult("succeeded")))
 	h.clock.Step(2 * time.Second)
-	assert.Zero(t, h.j.Flush(ctx))
+	assert.Zero(t, h.flush(t))
 	assert.Equal(t, 2, h.writes(), "queued, assigned and started in one write; the end in another")
 
 	st := h.status(1)
@@ -269,14 +277,14 @@ func TestHistoryIsPrunedByAgeAndCount(t *testing.T) {
 		h.j.message(h.rs, msg(actions.JobMessageCompleted, id, withResult("succeeded")), h.clock.Now())
 	}
 	h.clock.Step(2 * time.Second)
-	h.j.Flush(ctx)
+	h.flush(t)
 	assert.Len(t, h.j.chunks, 3, "the oldest chunk went: more than MaxJobs were kept")
 	_, err := h.kube.CoreV1().ConfigMaps("team").Get(ctx, contract.JobHistoryName("linux", 0), metav1.GetOptions{})
 	assert.Error(t, err, "never written, nothing to delete")
 	h.clock.Step(2 * time.Hour)
 	h.j.message(h.rs, msg(actions.JobMessageAvailable, 10000, nil), h.clock.Now())
 	h.clock.Step(2 * time.Second)
-	h.j.Flush(ctx)
+	h.flush(t)
 	assert.Equal(t, []string{"linux-10000"}, slices.Collect(maps.Keys(h.j.jobs)), "older than the retention: only the new job's chunk is kept")
 	list, err := h.kube.CoreV1().ConfigMaps("team").List(ctx, metav1.ListOptions{LabelSelector: contract.LabelJobHistory})
 	require.NoError(t, err)

@@ -23,16 +23,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/contract"
 )
-
-// flushRetry is how soon a failed write is tried again.
-const flushRetry = 5 * time.Second
 
 // Loaded tells whether the history was read.
 func (j *Journal) Loaded() bool { return j.loaded }
@@ -51,8 +47,9 @@ func (j *Journal) Load(ctx context.Context) error {
 		if seq < 0 {
 			continue
 		}
-		c := &chunk{names: map[string]bool{}, rv: cm.ResourceVersion, created: true}
+		c := &chunk{names: map[string]bool{}}
 		j.chunks[seq] = c
+		j.writer.rv[cm.Name] = cm.ResourceVersion
 		jobs, errs := contract.DecodeJobs(cm)
 		for _, err := range errs {
 			klog.FromContext(ctx).Error(err, "Dropping a job record that does not decode")
@@ -69,8 +66,8 @@ func (j *Journal) Load(ctx context.Context) error {
 	return nil
 }
 
-// Flush writes the chunks that changed once the oldest change waited FlushEvery, after dropping
-// the chunks past retention; it says when to call it again (0: nothing waits).
+// Flush hands the chunks that changed to the writer once the oldest change waited FlushEvery,
+// after dropping the chunks past retention; it says when to call it again (0: nothing waits).
 func (j *Journal) Flush(ctx context.Context) time.Duration {
 	if !j.dirty() {
 		j.dirtySince = time.Time{}
@@ -80,40 +77,21 @@ func (j *Journal) Flush(ctx context.Context) time.Duration {
 	if wait := j.cfg.FlushEvery - now.Sub(j.dirtySince); wait > 0 {
 		return wait
 	}
-	owner, err := j.ownerRef(ctx)
-	if err != nil {
-		klog.FromContext(ctx).Error(err, "Writing the job history waits for the RunnerSet's ConfigMap")
-		return flushRetry
-	}
 	j.prune(ctx, now)
-	failed := false
 	for seq, c := range j.chunks {
-		if c.dirty {
-			if err := j.write(ctx, seq, c, owner); err != nil {
-				klog.FromContext(ctx).Error(err, "Writing the job history failed; trying again", "chunk", contract.JobHistoryName(j.runnerSet, seq))
-				failed = true
-			}
+		if !c.dirty {
+			continue
 		}
-	}
-	if failed {
-		j.dirtySince = now.Add(flushRetry - j.cfg.FlushEvery)
-		return flushRetry
+		cm, err := j.render(seq, c)
+		if err != nil {
+			klog.FromContext(ctx).Error(err, "Encoding the job history failed", "chunk", contract.JobHistoryName(j.runnerSet, seq))
+			continue
+		}
+		j.writer.submit(ctx, cm.Name, cm)
+		c.dirty = false
 	}
 	j.dirtySince = time.Time{}
 	return 0
-}
-
-// ownerRef points the history at the ConfigMap storing the RunnerSet, so the garbage collector
-// removes it with the RunnerSet.
-func (j *Journal) ownerRef(ctx context.Context) (metav1.OwnerReference, error) {
-	if j.owner.UID == "" {
-		cm, err := j.cfg.Kube.CoreV1().ConfigMaps(j.namespace).Get(ctx, contract.StorageName(j.runnerSet), metav1.GetOptions{})
-		if err != nil {
-			return metav1.OwnerReference{}, err
-		}
-		j.owner = contract.OwnerReference(j.runnerSet, cm.UID)
-	}
-	return j.owner, nil
 }
 
 func (j *Journal) dirty() bool {
@@ -125,43 +103,10 @@ func (j *Journal) dirty() bool {
 	return false
 }
 
-// write stores one chunk. The leader is its one writer: a conflict is an older leader's late
-// write, which this one overwrites.
-func (j *Journal) write(ctx context.Context, seq int, c *chunk, owner metav1.OwnerReference) error {
-	cm, err := j.render(seq, c, owner)
-	if err != nil {
-		return err
-	}
-	client := j.cfg.Kube.CoreV1().ConfigMaps(j.namespace)
-	var out *corev1.ConfigMap
-	if !c.created {
-		out, err = client.Create(ctx, cm, metav1.CreateOptions{})
-	} else {
-		out, err = client.Update(ctx, cm, metav1.UpdateOptions{})
-	}
-	switch {
-	case apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err):
-		cur, gerr := client.Get(ctx, cm.Name, metav1.GetOptions{})
-		if gerr != nil {
-			return gerr
-		}
-		c.rv, c.created = cur.ResourceVersion, true
-		return fmt.Errorf("%s changed under us; writing it again", cm.Name)
-	case apierrors.IsNotFound(err):
-		c.created, c.rv = false, ""
-		return err
-	case err != nil:
-		return err
-	}
-	c.rv, c.created, c.dirty = out.ResourceVersion, true, false
-	return nil
-}
-
-func (j *Journal) render(seq int, c *chunk, owner metav1.OwnerReference) (*corev1.ConfigMap, error) {
+func (j *Journal) render(seq int, c *chunk) (*corev1.ConfigMap, error) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-		Name: contract.JobHistoryName(j.runnerSet, seq), Namespace: j.namespace, ResourceVersion: c.rv,
-		Labels:          map[string]string{contract.LabelJobHistory: j.runnerSet},
-		OwnerReferences: []metav1.OwnerReference{owner},
+		Name: contract.JobHistoryName(j.runnerSet, seq), Namespace: j.namespace,
+		Labels: map[string]string{contract.LabelJobHistory: j.runnerSet},
 	}, Data: map[string]string{}}
 	for name := range c.names {
 		value, err := contract.EncodeJob(&j.jobs[name].st)
@@ -188,11 +133,8 @@ func (j *Journal) prune(ctx context.Context, now time.Time) {
 		if !j.expired(c, now) && total <= j.cfg.MaxJobs {
 			break
 		}
-		if err := j.drop(ctx, seq, c); err != nil {
-			klog.FromContext(ctx).Error(err, "Dropping an old part of the job history failed", "chunk", contract.JobHistoryName(j.runnerSet, seq))
-			return
-		}
 		total -= len(c.names)
+		j.drop(ctx, seq, c)
 	}
 }
 
@@ -210,13 +152,8 @@ func (j *Journal) expired(c *chunk, now time.Time) bool {
 	return true
 }
 
-func (j *Journal) drop(ctx context.Context, seq int, c *chunk) error {
-	if c.created {
-		err := j.cfg.Kube.CoreV1().ConfigMaps(j.namespace).Delete(ctx, contract.JobHistoryName(j.runnerSet, seq), metav1.DeleteOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-	}
+func (j *Journal) drop(ctx context.Context, seq int, c *chunk) {
+	j.writer.submit(ctx, contract.JobHistoryName(j.runnerSet, seq), nil)
 	for name := range c.names {
 		if r := j.jobs[name].st.Runner; r != "" && j.byRunner[r] == name {
 			delete(j.byRunner, r)
@@ -224,5 +161,4 @@ func (j *Journal) drop(ctx context.Context, seq int, c *chunk) error {
 		delete(j.jobs, name)
 	}
 	delete(j.chunks, seq)
-	return nil
 }
