@@ -216,7 +216,7 @@ func (b *bench) p8Rows(samples []p8Sample, podT *tracker) {
 	}
 	note := fmt.Sprintf("%d jobs of %s on emulated runners of %s/p8-recovery (maxRunners %d), each runner pod evicted (eviction API) as soon as the server had recorded its job on it. "+
 		"GitHub's lock window is %s here (the simulator's runnerLostTimeout; 10 min on GitHub): eviction → GitHub failing the job p50 / p95 %s. After that, p50 / p95: the server re-running it (JobCompleted, the run's jobs and the re-run over REST) %s, the re-run's queued → running %s. "+
-		"%d of the %d re-runs ran on a runner whose pod existed before GitHub failed the job: the server replaces a lost runner at once, and the replacement waits, idle, for the lock window. "+
+		"%d of the %d re-runs ran on a runner whose pod existed before GitHub failed the job (a lost runner holds its slot until GitHub fails its job, so a re-run normally gets a new runner). "+
 		"Peer: actions-gateway's job fails within 15–26 s of a preemption or drain, because its runner ends the job itself on SIGTERM (not emulated here: our runners vanish as if killed); a hard eviction waits for the lock there too, about 10 min.",
 		len(samples), p8JobTime, nsEmu, len(samples), p8LockWindow, pp(lock), pp(react), pp(start), early, len(samples))
 	for _, q := range []struct {
