@@ -59,11 +59,11 @@ const (
 // jobRunning tells since when a runner runs a job GitHub gave it and has not completed, as far
 // as its pod, the ledger or the job history know.
 func (r *Reconciler) jobRunning(run contract.Runner) (time.Time, bool) {
+	if _, done := r.ledger.completed[run.Name]; done {
+		return time.Time{}, false // GitHub said so before the pod could show it
+	}
 	if run.Job != nil {
 		return run.Job.Started, run.Job.Running()
-	}
-	if _, done := r.ledger.completed[run.Name]; done {
-		return time.Time{}, false
 	}
 	if at, ok := r.ledger.started[run.Name]; ok {
 		return at, true

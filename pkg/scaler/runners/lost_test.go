@@ -137,3 +137,13 @@ func TestLostRunnerDeregisteredOnceItsJobEnds(t *testing.T) {
 	assert.Contains(t, w.gh.removed, 11)
 	assert.Len(t, w.writes("create", "secrets"), 1, "GitHub ended the job: the slot is free (the statistics still count one job)")
 }
+
+// TestCompletedJobIsNotLost: a pod deleted right after GitHub said its job completed, before the
+// pod shows it, lost nothing.
+func TestCompletedJobIsNotLost(t *testing.T) {
+	s, p := newWorld(t).runner("rs-a", 11, corev1.PodRunning, busy)
+	deleting(p)
+	w := newWorld(t, s, p)
+	res := w.r.Reconcile(context.Background(), w.rs, w.demand(0, actions.JobMessage{MessageType: actions.JobMessageCompleted, RunnerName: "rs-a", Result: "succeeded"}))
+	assert.Empty(t, res.Lost)
+}
