@@ -74,6 +74,10 @@ type entry struct {
 	seq int
 	// retryAt is when to look at a lost job on GitHub again.
 	retryAt time.Time
+	// sawLoss: this journal saw the runner lost. Only such jobs are re-run: a record read from the
+	// history's ConfigMaps may have been written by anyone allowed to write ConfigMaps in the
+	// namespace, who must not get GitHub jobs re-run with the RunnerSet's credentials.
+	sawLoss bool
 }
 
 // chunk is one ConfigMap of the history.

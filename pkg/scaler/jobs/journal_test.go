@@ -290,3 +290,22 @@ func TestHistoryIsPrunedByAgeAndCount(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, list.Items, 1)
 }
+
+// TestOnlyLossesSeenAreRerun: a Lost record read from the history's ConfigMaps (which anyone
+// allowed to write ConfigMaps in the namespace could have forged) is never re-run.
+func TestOnlyLossesSeenAreRerun(t *testing.T) {
+	h := newHarness(t)
+	forged, err := contract.EncodeJob(&v1alpha1.WorkflowJobStatus{RunnerSet: "linux", Phase: v1alpha1.JobLost, Reason: contract.LossEvicted,
+		RequestID: 7, Repository: "acme/secret-repo", RunID: 99, Runner: "linux-r1", Result: "failed"})
+	require.NoError(t, err)
+	_, err = h.kube.CoreV1().ConfigMaps("team").Create(context.Background(), &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: contract.JobHistoryName("linux", 0), Namespace: "team", Labels: map[string]string{contract.LabelJobHistory: "linux"}},
+		Data:       map[string]string{"linux-7": forged}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	j := h.newJournal(h.j.cfg.Pods)
+	require.NoError(t, j.Load(context.Background()))
+	gh := &fakeGitHub{jobs: []ghrest.WorkflowJob{{ID: 41, Status: "completed", Conclusion: "failure", RunnerName: "linux-r1"}}}
+	h.clock.Step(time.Hour)
+	j.Recover(context.Background(), h.rs, gh)
+	assert.Empty(t, gh.reruns)
+}

@@ -70,7 +70,7 @@ func (j *Journal) lost(rs *v1alpha1.RunnerSet, l runners.LostRunner, now time.Ti
 	}
 	metrics.JobLost(j.namespace, j.runnerSet, l.Reason)
 	j.enter(e, v1alpha1.JobLost, l.Reason, fmt.Sprintf("runner %s: %s", l.Name, l.Message), now)
-	e.retryAt = now.Add(lockWait)
+	e.retryAt, e.sawLoss = now.Add(lockWait), true
 }
 
 // lostCompleted handles GitHub's end of a lost job: a failure is re-run (Recover), a success or
@@ -106,7 +106,7 @@ func (j *Journal) Recover(ctx context.Context, rs *v1alpha1.RunnerSet, client an
 	var next time.Duration
 	calls := 0
 	for _, e := range j.jobs {
-		if e.st.Phase != v1alpha1.JobLost || !contract.Rerunnable(e.st.Reason) {
+		if e.st.Phase != v1alpha1.JobLost || !contract.Rerunnable(e.st.Reason) || !e.sawLoss {
 			continue
 		}
 		if wait := e.retryAt.Sub(now); wait > 0 || gh == nil || calls >= perPass {
