@@ -61,6 +61,31 @@ type RunnerSetSpec struct {
 	GitHubServerTLS    *TLSConfig
 	MaxRunnerLifetime  *metav1.Duration
 	LostJobReruns      *int32
+	Schedules          []RunnerSetSchedule
+	ScaleUp            *ScaleUpPolicy
+	Capacity           *CapacityPolicy
+}
+
+// RunnerSetSchedule is a recurring window that changes the warm pool while it is open.
+type RunnerSetSchedule struct {
+	Name       string
+	Days       []string
+	Start      string
+	End        string
+	TimeZone   string
+	MinRunners *int32
+	MaxRunners *int32
+}
+
+// ScaleUpPolicy bounds how fast jobs are taken on.
+type ScaleUpPolicy struct {
+	RunnersPerMinute int32
+	Burst            *int32
+}
+
+// CapacityPolicy chooses what else bounds the jobs acquired.
+type CapacityPolicy struct {
+	WaitForNodes bool
 }
 
 // ContainerMode configures how jobs that use containers run.
@@ -123,6 +148,17 @@ type RunnerSetStatus struct {
 	GitHubOnlyRunners  []GitHubRunner
 	Conditions         []metav1.Condition
 	RecentJobs         []RecentJob
+	Capacity           *int32
+	Schedule           *ScheduleStatus
+}
+
+// ScheduleStatus is where the schedules stand.
+type ScheduleStatus struct {
+	Active     string
+	MinRunners *int32
+	MaxRunners *int32
+	NextChange *metav1.Time
+	NextWindow string
 }
 
 // RecentJob is a job that ended, in short.

@@ -32,6 +32,8 @@ import (
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
 	// Group=actions.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithKind("CapacityPolicy"):
+		return &actionsv1alpha1.CapacityPolicyApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ContainerMode"):
 		return &actionsv1alpha1.ContainerModeApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("GitHubRunner"):
@@ -46,10 +48,16 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &actionsv1alpha1.RoleRuleApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RunnerSet"):
 		return &actionsv1alpha1.RunnerSetApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RunnerSetSchedule"):
+		return &actionsv1alpha1.RunnerSetScheduleApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RunnerSetSpec"):
 		return &actionsv1alpha1.RunnerSetSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("RunnerSetStatus"):
 		return &actionsv1alpha1.RunnerSetStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ScaleUpPolicy"):
+		return &actionsv1alpha1.ScaleUpPolicyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ScheduleStatus"):
+		return &actionsv1alpha1.ScheduleStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("TLSCertificateSource"):
 		return &actionsv1alpha1.TLSCertificateSourceApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("TLSConfig"):

@@ -36,6 +36,7 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
+		v1alpha1.CapacityPolicy{}.OpenAPIModelName():                   schema_pkg_apis_actions_v1alpha1_CapacityPolicy(ref),
 		v1alpha1.ContainerMode{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_ContainerMode(ref),
 		v1alpha1.GitHubRunner{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_GitHubRunner(ref),
 		v1alpha1.ProxyConfig{}.OpenAPIModelName():                      schema_pkg_apis_actions_v1alpha1_ProxyConfig(ref),
@@ -49,9 +50,12 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.RunnerPod{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RunnerPod(ref),
 		v1alpha1.RunnerSet{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_RunnerSet(ref),
 		v1alpha1.RunnerSetList{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_RunnerSetList(ref),
+		v1alpha1.RunnerSetSchedule{}.OpenAPIModelName():                schema_pkg_apis_actions_v1alpha1_RunnerSetSchedule(ref),
 		v1alpha1.RunnerSetSpec{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref),
 		v1alpha1.RunnerSetStatus{}.OpenAPIModelName():                  schema_pkg_apis_actions_v1alpha1_RunnerSetStatus(ref),
 		v1alpha1.RunnerStatus{}.OpenAPIModelName():                     schema_pkg_apis_actions_v1alpha1_RunnerStatus(ref),
+		v1alpha1.ScaleUpPolicy{}.OpenAPIModelName():                    schema_pkg_apis_actions_v1alpha1_ScaleUpPolicy(ref),
+		v1alpha1.ScheduleStatus{}.OpenAPIModelName():                   schema_pkg_apis_actions_v1alpha1_ScheduleStatus(ref),
 		v1alpha1.TLSCertificateSource{}.OpenAPIModelName():             schema_pkg_apis_actions_v1alpha1_TLSCertificateSource(ref),
 		v1alpha1.TLSConfig{}.OpenAPIModelName():                        schema_pkg_apis_actions_v1alpha1_TLSConfig(ref),
 		v1alpha1.WorkflowJob{}.OpenAPIModelName():                      schema_pkg_apis_actions_v1alpha1_WorkflowJob(ref),
@@ -381,6 +385,26 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		runtime.Unknown{}.OpenAPIModelName():                           schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
 		intstr.IntOrString{}.OpenAPIModelName():                        schema_apimachinery_pkg_util_intstr_IntOrString(ref),
 		version.Info{}.OpenAPIModelName():                              schema_k8sio_apimachinery_pkg_version_Info(ref),
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_CapacityPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "CapacityPolicy chooses what else bounds the jobs a RunnerSet acquires.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"waitForNodes": {
+						SchemaProps: spec.SchemaProps{
+							Description: "WaitForNodes stops acquiring jobs while a runner pod of this RunnerSet cannot be placed on any node: the capacity is then the runners placed, and further jobs stay queued for other scale sets. Leave it off where a cluster autoscaler adds nodes for pending pods.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
 	}
 }
 
@@ -1042,6 +1066,84 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetList(ref common.ReferenceCallback
 	}
 }
 
+func schema_pkg_apis_actions_v1alpha1_RunnerSetSchedule(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RunnerSetSchedule is a recurring window that changes the warm pool while it is open.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"name": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Name names the window in the status and in events.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"days": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "set",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Days are the days of the week the window opens on: Mon, Tue, Wed, Thu, Fri, Sat, Sun. Empty: every day.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"start": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Start is when the window opens, HH:MM or HH:MM:SS in timeZone.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"end": {
+						SchemaProps: spec.SchemaProps{
+							Description: "End is when the window closes, HH:MM or HH:MM:SS in timeZone; an end at or before the start closes it the next day.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"timeZone": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TimeZone is an IANA time zone, such as Europe/Berlin. Defaults to UTC.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"minRunners": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MinRunners is the least number of idle runners while the window is open.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxRunners": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MaxRunners replaces spec.maxRunners while the window is open.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"name", "start", "end"},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1150,12 +1252,45 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetSpec(ref common.ReferenceCallback
 							Format:      "int32",
 						},
 					},
+					"schedules": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-map-keys": []interface{}{
+									"name",
+								},
+								"x-kubernetes-list-type": "map",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Schedules keep another warm pool in recurring windows, such as weekdays 08:00-18:00 in a time zone. While a window is open, its minRunners is a floor under spec.minRunners (which kubectl scale and autoscalers set) and its maxRunners, if set, replaces spec.maxRunners. When windows overlap, the first open one in the list applies.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RunnerSetSchedule{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"scaleUp": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ScaleUp bounds how fast the RunnerSet takes on jobs and adds runners for them. Unset: as fast as jobs come, within the server's budget of runner registrations.",
+							Ref:         ref(v1alpha1.ScaleUpPolicy{}.OpenAPIModelName()),
+						},
+					},
+					"capacity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Capacity bounds the jobs acquired by more than maxRunners and the namespace's ResourceQuotas, which always apply.",
+							Ref:         ref(v1alpha1.CapacityPolicy{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"githubConfigUrl", "githubConfigSecret", "template"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.ContainerMode{}.OpenAPIModelName(), v1alpha1.ProxyConfig{}.OpenAPIModelName(), v1alpha1.TLSConfig{}.OpenAPIModelName(), corev1.PodTemplateSpec{}.OpenAPIModelName(), metav1.Duration{}.OpenAPIModelName()},
+			v1alpha1.CapacityPolicy{}.OpenAPIModelName(), v1alpha1.ContainerMode{}.OpenAPIModelName(), v1alpha1.ProxyConfig{}.OpenAPIModelName(), v1alpha1.RunnerSetSchedule{}.OpenAPIModelName(), v1alpha1.ScaleUpPolicy{}.OpenAPIModelName(), v1alpha1.TLSConfig{}.OpenAPIModelName(), corev1.PodTemplateSpec{}.OpenAPIModelName(), metav1.Duration{}.OpenAPIModelName()},
 	}
 }
 
@@ -1329,11 +1464,24 @@ func schema_pkg_apis_actions_v1alpha1_RunnerSetStatus(ref common.ReferenceCallba
 							},
 						},
 					},
+					"capacity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Capacity is how many jobs the scale set may run at once, as the server advertises it to GitHub: the least of maxRunners and what the namespace's ResourceQuotas (and, with capacity.waitForNodes, the nodes) leave room for. Unset: no bound.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"schedule": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Schedule is the schedule window open now, if any, and when the next one opens or closes.",
+							Ref:         ref(v1alpha1.ScheduleStatus{}.OpenAPIModelName()),
+						},
+					},
 				},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.GitHubRunner{}.OpenAPIModelName(), v1alpha1.RecentJob{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
+			v1alpha1.GitHubRunner{}.OpenAPIModelName(), v1alpha1.RecentJob{}.OpenAPIModelName(), v1alpha1.ScheduleStatus{}.OpenAPIModelName(), metav1.Condition{}.OpenAPIModelName(), metav1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -1398,6 +1546,83 @@ func schema_pkg_apis_actions_v1alpha1_RunnerStatus(ref common.ReferenceCallback)
 		},
 		Dependencies: []string{
 			v1alpha1.RunnerGitHubState{}.OpenAPIModelName(), v1alpha1.RunnerJob{}.OpenAPIModelName(), v1alpha1.RunnerPod{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_ScaleUpPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ScaleUpPolicy is a rate: a bucket of burst runners, refilled at runnersPerMinute.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"runnersPerMinute": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunnersPerMinute is how many jobs the RunnerSet may take on (each gets a runner) per minute, on average.",
+							Default:     0,
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"burst": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Burst is how many it may take on at once. Defaults to runnersPerMinute.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+				},
+				Required: []string{"runnersPerMinute"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_actions_v1alpha1_ScheduleStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ScheduleStatus is where the RunnerSet's schedules stand.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"active": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Active is the name of the window open now; empty when none is.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"minRunners": {
+						SchemaProps: spec.SchemaProps{
+							Description: "MinRunners and MaxRunners are the bounds in force now, the window's and the spec's together.",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"maxRunners": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"integer"},
+							Format: "int32",
+						},
+					},
+					"nextChange": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NextChange is when a window opens or closes next.",
+							Ref:         ref(metav1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"nextWindow": {
+						SchemaProps: spec.SchemaProps{
+							Description: "NextWindow names the window that opens or closes then.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			metav1.Time{}.OpenAPIModelName()},
 	}
 }
 

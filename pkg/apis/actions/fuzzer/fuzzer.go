@@ -28,7 +28,7 @@ import (
 )
 
 // Funcs normalises what cannot survive a round trip through the versioned form: v1alpha1
-// defaults minRunners, lostJobReruns and a runner container (or its image), and JSON drops empty lists. The embedded core/v1 types are filled with
+// defaults minRunners, lostJobReruns, scaleUp.burst and a runner container (or its image), and JSON drops empty lists. The embedded core/v1 types are filled with
 // a realistic template rather than fuzzed field by field: their round trip is core/v1's own
 // business, and without core's defaulters a fully random pod spec does not round-trip.
 var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
@@ -60,6 +60,18 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []interface{} {
 			}
 			if len(s.Labels) == 0 {
 				s.Labels = nil
+			}
+			if u := s.ScaleUp; u != nil && u.Burst == nil {
+				b := u.RunnersPerMinute
+				u.Burst = &b
+			}
+			if len(s.Schedules) == 0 {
+				s.Schedules = nil
+			}
+			for i := range s.Schedules {
+				if len(s.Schedules[i].Days) == 0 {
+					s.Schedules[i].Days = nil
+				}
 			}
 			if s.Proxy != nil && len(s.Proxy.NoProxy) == 0 {
 				s.Proxy.NoProxy = nil

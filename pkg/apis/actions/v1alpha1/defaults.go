@@ -48,6 +48,10 @@ func SetDefaults_RunnerSet(obj *RunnerSet) {
 		one := int32(DefaultLostJobReruns)
 		obj.Spec.LostJobReruns = &one
 	}
+	if u := obj.Spec.ScaleUp; u != nil && u.Burst == nil {
+		burst := u.RunnersPerMinute
+		u.Burst = &burst
+	}
 	setDefaultRunnerContainer(&obj.Spec.Template.Spec)
 }
 

@@ -62,6 +62,10 @@ const (
 	// ConditionRunnerVersionTooOld is true when GitHub refused a runner older than its minimum
 	// runner version; the message names that minimum.
 	ConditionRunnerVersionTooOld = "RunnerVersionTooOld"
+	// ConditionSaturated is true while the RunnerSet runs as many jobs as it may and acquires
+	// no more: the jobs beyond stay queued on GitHub for other scale sets with the same labels.
+	// The reason names the limit: MaxRunners, Quota, NoNodes, ScaleUpRate or JITBudget.
+	ConditionSaturated = "Saturated"
 )
 
 // +genclient
@@ -139,6 +143,66 @@ type RunnerSetSpec struct {
 	// re-runs off. Default 1.
 	// +optional
 	LostJobReruns *int32 `json:"lostJobReruns,omitempty"`
+	// Schedules keep another warm pool in recurring windows, such as weekdays 08:00-18:00 in a
+	// time zone. While a window is open, its minRunners is a floor under spec.minRunners (which
+	// kubectl scale and autoscalers set) and its maxRunners, if set, replaces spec.maxRunners.
+	// When windows overlap, the first open one in the list applies.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Schedules []RunnerSetSchedule `json:"schedules,omitempty"`
+	// ScaleUp bounds how fast the RunnerSet takes on jobs and adds runners for them. Unset: as
+	// fast as jobs come, within the server's budget of runner registrations.
+	// +optional
+	ScaleUp *ScaleUpPolicy `json:"scaleUp,omitempty"`
+	// Capacity bounds the jobs acquired by more than maxRunners and the namespace's
+	// ResourceQuotas, which always apply.
+	// +optional
+	Capacity *CapacityPolicy `json:"capacity,omitempty"`
+}
+
+// RunnerSetSchedule is a recurring window that changes the warm pool while it is open.
+type RunnerSetSchedule struct {
+	// Name names the window in the status and in events.
+	Name string `json:"name"`
+	// Days are the days of the week the window opens on: Mon, Tue, Wed, Thu, Fri, Sat, Sun.
+	// Empty: every day.
+	// +optional
+	// +listType=set
+	Days []string `json:"days,omitempty"`
+	// Start is when the window opens, HH:MM or HH:MM:SS in timeZone.
+	Start string `json:"start"`
+	// End is when the window closes, HH:MM or HH:MM:SS in timeZone; an end at or before the
+	// start closes it the next day.
+	End string `json:"end"`
+	// TimeZone is an IANA time zone, such as Europe/Berlin. Defaults to UTC.
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+	// MinRunners is the least number of idle runners while the window is open.
+	// +optional
+	MinRunners *int32 `json:"minRunners,omitempty"`
+	// MaxRunners replaces spec.maxRunners while the window is open.
+	// +optional
+	MaxRunners *int32 `json:"maxRunners,omitempty"`
+}
+
+// ScaleUpPolicy is a rate: a bucket of burst runners, refilled at runnersPerMinute.
+type ScaleUpPolicy struct {
+	// RunnersPerMinute is how many jobs the RunnerSet may take on (each gets a runner) per
+	// minute, on average.
+	RunnersPerMinute int32 `json:"runnersPerMinute"`
+	// Burst is how many it may take on at once. Defaults to runnersPerMinute.
+	// +optional
+	Burst *int32 `json:"burst,omitempty"`
+}
+
+// CapacityPolicy chooses what else bounds the jobs a RunnerSet acquires.
+type CapacityPolicy struct {
+	// WaitForNodes stops acquiring jobs while a runner pod of this RunnerSet cannot be placed
+	// on any node: the capacity is then the runners placed, and further jobs stay queued for
+	// other scale sets. Leave it off where a cluster autoscaler adds nodes for pending pods.
+	// +optional
+	WaitForNodes bool `json:"waitForNodes,omitempty"`
 }
 
 // ContainerMode configures how jobs that use containers run.
@@ -289,6 +353,32 @@ type RunnerSetStatus struct {
 	// +optional
 	// +listType=atomic
 	RecentJobs []RecentJob `json:"recentJobs,omitempty"`
+	// Capacity is how many jobs the scale set may run at once, as the server advertises it to
+	// GitHub: the least of maxRunners and what the namespace's ResourceQuotas (and, with
+	// capacity.waitForNodes, the nodes) leave room for. Unset: no bound.
+	// +optional
+	Capacity *int32 `json:"capacity,omitempty"`
+	// Schedule is the schedule window open now, if any, and when the next one opens or closes.
+	// +optional
+	Schedule *ScheduleStatus `json:"schedule,omitempty"`
+}
+
+// ScheduleStatus is where the RunnerSet's schedules stand.
+type ScheduleStatus struct {
+	// Active is the name of the window open now; empty when none is.
+	// +optional
+	Active string `json:"active,omitempty"`
+	// MinRunners and MaxRunners are the bounds in force now, the window's and the spec's together.
+	// +optional
+	MinRunners *int32 `json:"minRunners,omitempty"`
+	// +optional
+	MaxRunners *int32 `json:"maxRunners,omitempty"`
+	// NextChange is when a window opens or closes next.
+	// +optional
+	NextChange *metav1.Time `json:"nextChange,omitempty"`
+	// NextWindow names the window that opens or closes then.
+	// +optional
+	NextWindow string `json:"nextWindow,omitempty"`
 }
 
 // RecentJob is a job that ended, in short.

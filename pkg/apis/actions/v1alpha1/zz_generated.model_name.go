@@ -22,6 +22,11 @@ limitations under the License.
 package v1alpha1
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in CapacityPolicy) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.CapacityPolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ContainerMode) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.ContainerMode"
 }
@@ -87,6 +92,11 @@ func (in RunnerSetList) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RunnerSetSchedule) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.RunnerSetSchedule"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RunnerSetSpec) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.RunnerSetSpec"
 }
@@ -99,6 +109,16 @@ func (in RunnerSetStatus) OpenAPIModelName() string {
 // OpenAPIModelName returns the OpenAPI model name for this type.
 func (in RunnerStatus) OpenAPIModelName() string {
 	return "dev.actions.v1alpha1.RunnerStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ScaleUpPolicy) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.ScaleUpPolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ScheduleStatus) OpenAPIModelName() string {
+	return "dev.actions.v1alpha1.ScheduleStatus"
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.

@@ -70,6 +70,17 @@ type RunnerSetSpecApplyConfiguration struct {
 	// node lost). Jobs that failed on their own or were cancelled are never re-run. 0 turns
 	// re-runs off. Default 1.
 	LostJobReruns *int32 `json:"lostJobReruns,omitempty"`
+	// Schedules keep another warm pool in recurring windows, such as weekdays 08:00-18:00 in a
+	// time zone. While a window is open, its minRunners is a floor under spec.minRunners (which
+	// kubectl scale and autoscalers set) and its maxRunners, if set, replaces spec.maxRunners.
+	// When windows overlap, the first open one in the list applies.
+	Schedules []RunnerSetScheduleApplyConfiguration `json:"schedules,omitempty"`
+	// ScaleUp bounds how fast the RunnerSet takes on jobs and adds runners for them. Unset: as
+	// fast as jobs come, within the server's budget of runner registrations.
+	ScaleUp *ScaleUpPolicyApplyConfiguration `json:"scaleUp,omitempty"`
+	// Capacity bounds the jobs acquired by more than maxRunners and the namespace's
+	// ResourceQuotas, which always apply.
+	Capacity *CapacityPolicyApplyConfiguration `json:"capacity,omitempty"`
 }
 
 // RunnerSetSpecApplyConfiguration constructs a declarative configuration of the RunnerSetSpec type for use with
@@ -181,5 +192,34 @@ func (b *RunnerSetSpecApplyConfiguration) WithMaxRunnerLifetime(value metav1.Dur
 // If called multiple times, the LostJobReruns field is set to the value of the last call.
 func (b *RunnerSetSpecApplyConfiguration) WithLostJobReruns(value int32) *RunnerSetSpecApplyConfiguration {
 	b.LostJobReruns = &value
+	return b
+}
+
+// WithSchedules adds the given value to the Schedules field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Schedules field.
+func (b *RunnerSetSpecApplyConfiguration) WithSchedules(values ...*RunnerSetScheduleApplyConfiguration) *RunnerSetSpecApplyConfiguration {
+	for i := range values {
+		if values[i] == nil {
+			panic("nil value passed to WithSchedules")
+		}
+		b.Schedules = append(b.Schedules, *values[i])
+	}
+	return b
+}
+
+// WithScaleUp sets the ScaleUp field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ScaleUp field is set to the value of the last call.
+func (b *RunnerSetSpecApplyConfiguration) WithScaleUp(value *ScaleUpPolicyApplyConfiguration) *RunnerSetSpecApplyConfiguration {
+	b.ScaleUp = value
+	return b
+}
+
+// WithCapacity sets the Capacity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Capacity field is set to the value of the last call.
+func (b *RunnerSetSpecApplyConfiguration) WithCapacity(value *CapacityPolicyApplyConfiguration) *RunnerSetSpecApplyConfiguration {
+	b.Capacity = value
 	return b
 }

@@ -67,6 +67,12 @@ type RunnerSetStatusApplyConfiguration struct {
 	Conditions []metav1.ConditionApplyConfiguration `json:"conditions,omitempty"`
 	// RecentJobs are the last jobs that ended, newest first (the workflowjobs keep them all).
 	RecentJobs []RecentJobApplyConfiguration `json:"recentJobs,omitempty"`
+	// Capacity is how many jobs the scale set may run at once, as the server advertises it to
+	// GitHub: the least of maxRunners and what the namespace's ResourceQuotas (and, with
+	// capacity.waitForNodes, the nodes) leave room for. Unset: no bound.
+	Capacity *int32 `json:"capacity,omitempty"`
+	// Schedule is the schedule window open now, if any, and when the next one opens or closes.
+	Schedule *ScheduleStatusApplyConfiguration `json:"schedule,omitempty"`
 }
 
 // RunnerSetStatusApplyConfiguration constructs a declarative configuration of the RunnerSetStatus type for use with
@@ -231,5 +237,21 @@ func (b *RunnerSetStatusApplyConfiguration) WithRecentJobs(values ...*RecentJobA
 		}
 		b.RecentJobs = append(b.RecentJobs, *values[i])
 	}
+	return b
+}
+
+// WithCapacity sets the Capacity field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Capacity field is set to the value of the last call.
+func (b *RunnerSetStatusApplyConfiguration) WithCapacity(value int32) *RunnerSetStatusApplyConfiguration {
+	b.Capacity = &value
+	return b
+}
+
+// WithSchedule sets the Schedule field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Schedule field is set to the value of the last call.
+func (b *RunnerSetStatusApplyConfiguration) WithSchedule(value *ScheduleStatusApplyConfiguration) *RunnerSetStatusApplyConfiguration {
+	b.Schedule = value
 	return b
 }
