@@ -46,6 +46,7 @@ var (
 		"/configmaps: create,delete,update",
 		"/events: create,patch",
 		"/pods: create,delete,get,list,patch,watch",
+		"/resourcequotas: get,list,watch",
 		"/secrets: create,delete,get,list,patch,watch",
 	}
 	namespacedKubeModeGrants = []string{

@@ -435,6 +435,7 @@ func TestServerChartRBACIsExact(t *testing.T) {
 		"/events: create,patch",
 		"/namespaces: get,list,watch",
 		"/pods: create,delete,get,list,patch,watch",
+		"/resourcequotas: get,list,watch",
 		"/secrets: create,delete,get,list,patch,watch",
 		"admissionregistration.k8s.io/mutatingadmissionpolicies: list,watch",
 		"admissionregistration.k8s.io/mutatingadmissionpolicybindings: list,watch",

@@ -19,6 +19,8 @@ package main
 
 import (
 	"os"
+	// The zone database, for spec.schedules[].timeZone: the image may have no /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/component-base/cli"

@@ -133,6 +133,8 @@ type ScalerOptions struct {
 	// JobRetention and JobHistoryMax bound the job history (workflowjobs) per RunnerSet.
 	JobRetention  time.Duration
 	JobHistoryMax int
+	// JITBudgetPerMinute and JITBudgetBurst are the server's budget of runner registrations (0: none).
+	JITBudgetPerMinute, JITBudgetBurst int
 	// Identity names this replica (Lease holder, sessions' owner).
 	Identity string
 }
@@ -302,6 +304,7 @@ func (c completedConfig) scalerConfig(factory session.ClientFactory, recorder re
 			LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod},
 		CreateConcurrency: o.CreateParallelism, ProtectBusyRunners: o.ProtectBusyRunners, DrainTimeout: o.DrainTimeout, GitHubGiveUp: o.GitHubGiveUp,
 		RunnerExitGrace: o.RunnerExitGrace, JobRetention: o.JobRetention, JobHistoryMax: o.JobHistoryMax,
+		JITBudgetPerMinute: o.JITBudgetPerMinute, JITBudgetBurst: o.JITBudgetBurst,
 	}
 }
 

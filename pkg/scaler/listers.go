@@ -81,3 +81,32 @@ func (s secretListers) Secrets(namespace string) corelisters.SecretNamespaceList
 	}
 	return corelisters.NewSecretLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})).Secrets(namespace)
 }
+
+// quotaListers read each namespace's ResourceQuotas, like podListers.
+type quotaListers map[string]corelisters.ResourceQuotaLister
+
+func (q quotaListers) lister() corelisters.ResourceQuotaLister {
+	if l, ok := q[""]; ok {
+		return l
+	}
+	return q
+}
+
+func (q quotaListers) List(sel labels.Selector) ([]*corev1.ResourceQuota, error) {
+	var out []*corev1.ResourceQuota
+	for _, l := range q {
+		quotas, err := l.List(sel)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, quotas...)
+	}
+	return out, nil
+}
+
+func (q quotaListers) ResourceQuotas(namespace string) corelisters.ResourceQuotaNamespaceLister {
+	if l, ok := q[namespace]; ok {
+		return l.ResourceQuotas(namespace)
+	}
+	return corelisters.NewResourceQuotaLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})).ResourceQuotas(namespace)
+}

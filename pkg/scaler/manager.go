@@ -21,6 +21,7 @@ limitations under the License.
 package scaler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,6 +92,9 @@ type Config struct {
 	// kept per RunnerSet (0: the defaults).
 	JobRetention  time.Duration
 	JobHistoryMax int
+	// JITBudgetPerMinute and JITBudgetBurst are the server's budget of runner registrations,
+	// shared by every RunnerSet: jobs beyond it are not acquired (0: no budget).
+	JITBudgetPerMinute, JITBudgetBurst int
 }
 
 // Job history defaults: a day of jobs, as many as a busy RunnerSet runs in an hour or so.
@@ -143,6 +147,9 @@ type Manager struct {
 	// tombstones keep deleted runner pods' last states for the reconcilers.
 	tombstones *runners.Tombstones
 	secrets    corelisters.SecretLister
+	quotas     corelisters.ResourceQuotaLister
+	// budget is the server's budget of runner registrations (nil: none).
+	budget *session.Bucket
 
 	mu      sync.Mutex
 	workers map[string]*worker
@@ -159,13 +166,17 @@ func New(cfg Config) (*Manager, error) {
 	}
 	metrics.Register()
 	m := &Manager{cfg: cfg, workers: map[string]*worker{}, tombstones: runners.NewTombstones(cfg.Clock)}
+	if cfg.JITBudgetPerMinute > 0 {
+		m.budget = session.NewBucket(cfg.JITBudgetPerMinute, cmp.Or(cfg.JITBudgetBurst, cfg.JITBudgetPerMinute))
+	}
 	m.registrar = &session.Registrar{Recorder: cfg.Recorder,
 		Claims: session.NewClaims(cfg.KubeClient.CoreV1(), cfg.Namespace, m.runnerSetAlive)}
 	return m, nil
 }
 
 func (m *Manager) sessionConfig() session.Config {
-	return session.Config{GitHub: m.cfg.GitHub, Registrar: m.registrar, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock, Identity: m.cfg.Identity}
+	return session.Config{GitHub: m.cfg.GitHub, Registrar: m.registrar, Recorder: m.cfg.Recorder, Clock: m.cfg.Clock, Identity: m.cfg.Identity,
+		Budget: m.budget}
 }
 
 func (m *Manager) runnersConfig() runners.Config {
@@ -302,7 +313,7 @@ func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFact
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	var kubeInformers []informers.SharedInformerFactory
-	pods, secrets := podListers{}, secretListers{}
+	pods, secrets, quotas := podListers{}, secretListers{}, quotaListers{}
 	for _, ns := range namespaces {
 		f := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithNamespace(ns),
 			informers.WithTweakListOptions(selector), informers.WithTransform(trimForCache))
@@ -311,9 +322,18 @@ func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFact
 		_, _ = podInformer.Informer().AddEventHandler(kick)
 		_, _ = podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: m.tombstones.Deleted})
 		_, _ = secretInformer.Informer().AddEventHandler(kick)
-		kubeInformers = append(kubeInformers, f)
+		// ResourceQuotas carry no label of ours: a factory of their own, without the selector.
+		qf := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithNamespace(ns))
+		quotaInformer := qf.Core().V1().ResourceQuotas()
+		quotas[ns] = quotaInformer.Lister()
+		_, _ = quotaInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    m.kickNamespaceOf,
+			UpdateFunc: func(_, obj interface{}) { m.kickNamespaceOf(obj) },
+			DeleteFunc: m.kickNamespaceOf,
+		})
+		kubeInformers = append(kubeInformers, f, qf)
 	}
-	m.pods, m.secrets = pods.lister(), secrets.lister()
+	m.pods, m.secrets, m.quotas = pods.lister(), secrets.lister(), quotas.lister()
 	rsInformers := actionsinformers.NewSharedInformerFactory(m.cfg.Client, 10*time.Minute)
 	_, _ = rsInformers.Actions().V1alpha1().RunnerSets().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj interface{}) { m.runnerSetChanged(ctx, obj) },
@@ -331,6 +351,25 @@ func (m *Manager) kickOwner(obj interface{}) {
 	if o, ok := obj.(metav1.Object); ok {
 		if name := o.GetLabels()[v1alpha1.LabelRunnerSet]; name != "" {
 			m.kick(o.GetNamespace() + "/" + name)
+		}
+	}
+}
+
+// kickNamespaceOf wakes the workers of the namespace a ResourceQuota is in: what it leaves
+// bounds their capacity.
+func (m *Manager) kickNamespaceOf(obj interface{}) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		if w.namespace == o.GetNamespace() {
+			w.kick()
 		}
 	}
 }

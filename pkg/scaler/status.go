@@ -48,13 +48,15 @@ type statusWriter struct {
 
 // write writes the status when it differs from what is stored: once per change. It returns how
 // long to wait before writing a change that came too soon after the last write, or 0.
-func (sw *statusWriter) write(ctx context.Context, w *worker, orig *v1alpha1.RunnerSet, d session.Demand, res runners.Result, recent []v1alpha1.RecentJob) time.Duration {
+func (sw *statusWriter) write(ctx context.Context, w *worker, orig *v1alpha1.RunnerSet, d session.Demand, res runners.Result, recent []v1alpha1.RecentJob, b bounds) time.Duration {
 	rs := orig.DeepCopy()
 	now := w.m.cfg.Clock.Now()
 	st := BuildStatus(rs, d, res, metav1.NewTime(now.Truncate(time.Second)))
 	if recent != nil {
 		st.RecentJobs = recent
 	}
+	applyBounds(&st, b, d, rs.Generation)
+	metrics.Capacity(rs.Namespace, rs.Name, b.limit, b.capacity)
 	metrics.RecordConditions(rs, st.Conditions)
 	if apiequality.Semantic.DeepEqual(st, rs.Status) {
 		return 0

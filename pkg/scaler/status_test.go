@@ -18,6 +18,7 @@ package scaler
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func TestStatusWritesCoalesce(t *testing.T) {
 		return n
 	}
 	write := func(c metrics.Counts) time.Duration {
-		return w.status.write(ctx, w, w.rs.Load(), session.Demand{}, runners.Result{Desired: 1, Current: 1, Counts: c}, nil)
+		return w.status.write(ctx, w, w.rs.Load(), session.Demand{}, runners.Result{Desired: 1, Current: 1, Counts: c}, nil, bounds{capacity: math.MaxInt32})
 	}
 
 	wait := write(metrics.Counts{Pending: 1})

@@ -33,6 +33,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
+	"actions.dev/runnerset-apiserver/pkg/schedule"
 )
 
 // worker runs one RunnerSet with two goroutines: its GitHub session (package session), which
@@ -59,8 +60,19 @@ type worker struct {
 	// drainFailing is since when a drain has been failing to reach GitHub itself (no client,
 	// or the scale set's deletion failing); zero while it reaches it.
 	drainFailing time.Time
-	// current is session.s for the informer handlers, which may not read session.
-	current atomic.Pointer[session.Session]
+	// windows are the parsed schedules of a generation; openWindow is the open one's name, for the
+	// events when it changes; saturation is the limit holding the RunnerSet and since when it
+	// was last counted (bounds.go, saturation.go).
+	windows struct {
+		generation int64
+		parsed     []schedule.Window
+		index      []int
+	}
+	openWindow *string
+	saturation struct {
+		reason string
+		mark   time.Time
+	}
 }
 
 // running is the session goroutine of a worker.
@@ -95,12 +107,10 @@ func demandFromStatus(rs *v1alpha1.RunnerSet) session.Demand {
 	return d
 }
 
-// update records the newest RunnerSet; a new maxRunners reaches a long poll in flight at once.
+// update records the newest RunnerSet; the next pass hands a new capacity to the session, which
+// ends a long poll in flight that announced another.
 func (w *worker) update(rs *v1alpha1.RunnerSet) {
 	w.rs.Store(rs.DeepCopy())
-	if s := w.current.Load(); s != nil {
-		s.CapacityChanged(rs.Spec.MaxRunners)
-	}
 	w.kick()
 }
 
@@ -179,11 +189,21 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		}
 		return 0 // the update comes back through the informer
 	}
-	d = w.ensureSession(ctx, rs, d)
+	now := w.m.cfg.Clock.Now()
+	b := w.bounds(rs, now)
+	w.noteWindow(rs, b)
+	limits := session.Limits{Capacity: b.capacity, ScaleUp: rs.Spec.ScaleUp}
+	d = w.ensureSession(ctx, rs, d, limits)
+	w.session.s.SetLimits(limits)
 	loaded := w.loadJobs(ctx)
-	res := w.reconciler.Reconcile(ctx, rs, d)
-	metrics.RecordStatistics(rs, d.Stats, res.Desired, res.Counts, d.Listening)
+	eff := b.effective(rs)
+	res := w.reconciler.Reconcile(ctx, eff, d)
+	metrics.RecordStatistics(eff, d.Stats, res.Desired, res.Counts, d.Listening)
+	w.countSaturation(saturation(b, d), now)
 	requeue := res.Requeue
+	if !b.next.IsZero() {
+		requeue = minPositive(requeue, b.next.Sub(now)+10*time.Millisecond)
+	}
 	var recent []v1alpha1.RecentJob
 	if loaded {
 		w.jobs.Record(rs, d, res)
@@ -191,7 +211,7 @@ func (w *worker) reconcile(ctx context.Context) time.Duration {
 		requeue = minPositive(requeue, w.jobs.Flush(ctx))
 		recent = w.jobs.Recent(recentJobs)
 	}
-	return minPositive(requeue, w.status.write(ctx, w, orig, d, res, recent))
+	return minPositive(requeue, w.status.write(ctx, w, orig, d, res, recent, b))
 }
 
 // recentJobs is how many ended jobs the status shows.
@@ -227,7 +247,7 @@ func sessionKey(rs *v1alpha1.RunnerSet) string {
 // ensureSession (re)starts the session when what it depends on changed, and returns the Demand
 // this pass acts on. A restarted session starts from what the last one knew (its session id, to
 // close it on a 409) but without its client: the runners wait for the new credentials.
-func (w *worker) ensureSession(ctx context.Context, rs *v1alpha1.RunnerSet, d session.Demand) session.Demand {
+func (w *worker) ensureSession(ctx context.Context, rs *v1alpha1.RunnerSet, d session.Demand, limits session.Limits) session.Demand {
 	key := sessionKey(rs)
 	if w.session.s != nil && w.session.key == key {
 		return d
@@ -246,8 +266,8 @@ func (w *worker) ensureSession(ctx context.Context, rs *v1alpha1.RunnerSet, d se
 		w.demand.put(next)
 		w.kick()
 	})
+	s.SetLimits(limits) // before its first long poll
 	w.session = running{s: s, key: key, cancel: cancel, done: make(chan struct{})}
-	w.current.Store(s)
 	go func(done chan struct{}) {
 		defer close(done)
 		s.Run(sctx)
@@ -261,7 +281,6 @@ func (w *worker) stopSession() {
 	}
 	w.session.cancel()
 	<-w.session.done
-	w.current.Store(nil)
 	w.session = running{}
 }
 

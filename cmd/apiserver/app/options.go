@@ -93,6 +93,8 @@ type ScalerOptions struct {
 	ExitGrace      time.Duration
 	JobRetention   time.Duration
 	JobHistoryMax  int
+	JITBudget      int
+	JITBurst       int
 }
 
 // PolicyOptions bound what tenants may ask of the server (RunnerSet admission).
@@ -132,6 +134,9 @@ func (o *ScalerOptions) Validate() []error {
 	if o.ExitGrace < 0 {
 		errs = append(errs, fmt.Errorf("--runner-exit-grace must not be negative (0 disables it), got %s", o.ExitGrace))
 	}
+	if o.JITBudget < 0 || o.JITBurst < 0 {
+		errs = append(errs, fmt.Errorf("--jit-budget (%d) and --jit-budget-burst (%d) must not be negative (0: no budget; burst 0: the budget)", o.JITBudget, o.JITBurst))
+	}
 	if o.JobRetention <= 0 || o.JobHistoryMax <= 0 {
 		errs = append(errs, fmt.Errorf("--job-history-retention (%s) and --job-history-max (%d) must be positive", o.JobRetention, o.JobHistoryMax))
 	}
@@ -159,6 +164,10 @@ func (o *ScalerOptions) AddFlags(fs *pflag.FlagSet) {
 		"How long a job's record (workflowjobs) is kept after it ended.")
 	fs.IntVar(&o.JobHistoryMax, "job-history-max", o.JobHistoryMax,
 		"The most job records (workflowjobs) kept per RunnerSet; the oldest go first.")
+	fs.IntVar(&o.JITBudget, "jit-budget", o.JITBudget,
+		"Runner registrations per minute the server makes for all RunnerSets together; jobs beyond it are not acquired and stay queued on GitHub. 0: no budget (GitHub's own rate limits still hold the server back).")
+	fs.IntVar(&o.JITBurst, "jit-budget-burst", o.JITBurst,
+		"Runner registrations the server may make at once within --jit-budget. 0: one minute's worth.")
 	fs.BoolVar(&o.ProtectBusy, "protect-busy-runners", o.ProtectBusy,
 		"Mark runner pods for node autoscalers: busy ones not to be evicted (cluster-autoscaler safe-to-evict \"false\", Karpenter do-not-disrupt \"true\"), idle ones free to go. A value set in a RunnerSet's template wins.")
 }
@@ -287,6 +296,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			LeaseDuration: o.Scaler.LeaseDuration, RenewDeadline: o.Scaler.RenewDeadline, RetryPeriod: o.Scaler.RetryPeriod,
 			DrainTimeout: o.Scaler.DrainTimeout, GitHubGiveUp: o.Scaler.GitHubGiveUp, CreateParallelism: o.Scaler.CreateParallel, ProtectBusyRunners: o.Scaler.ProtectBusy,
 			RunnerExitGrace: o.Scaler.ExitGrace, JobRetention: o.Scaler.JobRetention, JobHistoryMax: o.Scaler.JobHistoryMax,
+			JITBudgetPerMinute: o.Scaler.JITBudget, JITBudgetBurst: o.Scaler.JITBurst,
 			Identity: host + "_" + string(uuid.NewUUID()),
 		},
 	}

@@ -22,6 +22,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -83,6 +84,12 @@ var (
 	jobReruns = metrics.NewCounterVec(&metrics.CounterOpts{Name: "runnerset_job_reruns_total",
 		Help: "Lost jobs and what became of them: rerun (GitHub accepted the re-run), budget (spec.lostJobReruns spent), refused (GitHub refused), not_needed (it succeeded or was cancelled anyway).", StabilityLevel: metrics.ALPHA},
 		[]string{"namespace", "name", "outcome"})
+	saturated = metrics.NewCounterVec(&metrics.CounterOpts{Name: "runnerset_saturated_seconds_total",
+		Help: "Time the RunnerSet ran as many jobs as it may and acquired no more, by the limit (MaxRunners, Quota, NoNodes, ScaleUpRate, JITBudget).", StabilityLevel: metrics.ALPHA},
+		[]string{"namespace", "name", "reason"})
+	capacityGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{Name: "runnerset_capacity",
+		Help: "Jobs the RunnerSet may run at once, as advertised to GitHub: the least of maxRunners and what quotas and nodes leave room for.", StabilityLevel: metrics.ALPHA},
+		[]string{"namespace", "name", "limit"})
 	MessageLatency = metrics.NewHistogram(&metrics.HistogramOpts{Name: "runnerset_scaler_message_handling_seconds",
 		Help: "Time to acknowledge a message, acquire its jobs and record what it says.", Buckets: metrics.ExponentialBuckets(0.001, 2, 15), StabilityLevel: metrics.ALPHA})
 
@@ -94,7 +101,7 @@ func Register() {
 	registerOnce.Do(func() {
 		for _, c := range []metrics.Registerable{assignedJobs, runningJobs, registeredRunners, busyRunners, idleRunners, minRunnersGauge,
 			maxRunnersGauge, desiredRunners, pendingERs, runningERs, failedERs, runningListeners, statusCondition, startedJobs, completedJobs,
-			jobStartup, jobExecution, ReconcileDuration, RunnerCreateDuration, MessageLatency, lostJobs, jobReruns} {
+			jobStartup, jobExecution, ReconcileDuration, RunnerCreateDuration, MessageLatency, lostJobs, jobReruns, saturated, capacityGauge} {
 			legacyregistry.MustRegister(c)
 		}
 	})
@@ -155,6 +162,21 @@ func Forget(rs *v1alpha1.RunnerSet) {
 	statusCondition.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
 	lostJobs.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
 	jobReruns.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+	saturated.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+	capacityGauge.DeletePartialMatch(map[string]string{"namespace": rs.Namespace, "name": rs.Name})
+}
+
+// Saturated counts time a RunnerSet spent saturated, by the limit that held it.
+func Saturated(namespace, name, reason string, d time.Duration) {
+	if d > 0 {
+		saturated.WithLabelValues(namespace, name, reason).Add(d.Seconds())
+	}
+}
+
+// Capacity sets the capacity advertised to GitHub and what limits it (unbounded: MaxInt32).
+func Capacity(namespace, name, limit string, capacity int) {
+	capacityGauge.DeletePartialMatch(map[string]string{"namespace": namespace, "name": name})
+	capacityGauge.WithLabelValues(namespace, name, limit).Set(float64(capacity))
 }
 
 // JobLost counts a job lost with its runner.

@@ -48,6 +48,11 @@ type Demand struct {
 	Conditions []metav1.Condition
 	// FailingSince is when GitHub calls of the session started failing; zero while they work.
 	FailingSince time.Time
+	// Offers counts the jobs offered and not acquired for lack of room: they stay available on
+	// GitHub, for other scale sets and for this one once it has room.
+	Offers int
+	// Throttled is ThrottledScaleUpRate or ThrottledJITBudget while a rate holds offers back.
+	Throttled string
 }
 
 // Merge returns the Demand next, keeping the job messages of d that were not taken yet: a

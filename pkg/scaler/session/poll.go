@@ -50,11 +50,14 @@ func (s *Session) pollAll(ctx context.Context, client ScaleSetClient, session Me
 		if s.holdBack(ctx, rs, client, nil) {
 			continue
 		}
-		msg, polled, err := s.pollOnce(ctx, session, lastID, MaxCapacity(rs.Spec.MaxRunners))
+		if err := s.acquireWaiting(ctx, session); err != nil {
+			return err
+		}
+		msg, polled, err := s.pollOnce(ctx, session, lastID, s.limits().Capacity)
 		switch {
 		case errors.Is(err, errInterrupted), errors.Is(err, actions.ErrEmptyResponse):
-			// maxRunners changed (poll again with the new capacity), or the broker answered 200
-			// with no body: nothing to do.
+			// The capacity changed or offers may have room (poll again, after acquiring them),
+			// or the broker answered 200 with no body: nothing to do.
 			continue
 		case errors.Is(err, ratelimit.ErrRateLimited) && ctx.Err() == nil:
 			// Not the session's end: poll again in it once the limit is over.
@@ -93,14 +96,26 @@ func (s *Session) pollAll(ctx context.Context, client ScaleSetClient, session Me
 	}
 }
 
-// errInterrupted is a long poll ended by CapacityChanged.
+// errInterrupted is a long poll ended by SetLimits, or held no longer than a rate allows.
 var errInterrupted = errors.New("long poll interrupted")
 
-// pollOnce is one long poll announcing capacity.
+// pollOnce is one long poll announcing capacity. While a rate holds offers back, it lasts no
+// longer than until the rate's next token.
 func (s *Session) pollOnce(ctx context.Context, session MessageSession, lastID int64, capacity int) (*actions.Message, time.Duration, error) {
 	pollCtx, cancel := context.WithCancel(ctx)
-	s.poll.start(cancel, capacity)
+	s.poll.start(cancel, capacity, len(s.offers) > 0)
 	polling := s.cfg.Clock.Now()
+	if wait := s.rateWait(polling); wait > 0 {
+		timer := s.cfg.Clock.NewTimer(wait)
+		defer timer.Stop()
+		go func() {
+			select {
+			case <-timer.C():
+				cancel()
+			case <-pollCtx.Done():
+			}
+		}()
+	}
 	msg, err := session.GetMessage(pollCtx, lastID, capacity)
 	polled := s.cfg.Clock.Since(polling)
 	// Read before cancel below, which would make every error look like an interruption (and
@@ -128,10 +143,11 @@ func (s *Session) skipMalformed(ctx context.Context, rs *v1alpha1.RunnerSet, err
 	}
 }
 
-// handleMessage acknowledges a message, acquires the jobs it offers and publishes what it says.
-// The message is parsed once; a body that does not parse is skipped, not fatal: the statistics
-// still tell how many runners are needed. An error means the message was not acknowledged, and
-// comes again (errHeldBack: the Actions Service rate-limits the credentials).
+// handleMessage acknowledges a message, acquires the jobs it offers there is room for and
+// publishes what it says. The message is parsed once; a body that does not parse is skipped, not
+// fatal: the statistics still tell how many runners are needed. An error means the message was
+// not acknowledged, and comes again (errHeldBack: the Actions Service rate-limits the
+// credentials).
 func (s *Session) handleMessage(ctx context.Context, client ScaleSetClient, session MessageSession, rs *v1alpha1.RunnerSet, msg *actions.Message) ([]actions.JobMessage, error) {
 	logger := klog.FromContext(ctx)
 	jobs, err := msg.JobMessages()
@@ -143,47 +159,65 @@ func (s *Session) handleMessage(ctx context.Context, client ScaleSetClient, sess
 	}
 	started := s.cfg.Clock.Now()
 	defer func() { metrics.MessageLatency.Observe(s.cfg.Clock.Since(started).Seconds()) }()
-	var acquired []int64
-	if ids := actions.RequestIDs(jobs); len(ids) > 0 {
-		var err error
-		acquired, err = session.AcquireJobs(ctx, ids)
-		switch {
-		case errors.Is(err, ratelimit.ErrRateLimited):
-			// Not acquired, the jobs stay available: the service offers them to other scale
-			// sets, and to this one again later. The message's other news is handled below.
-			logger.Info("Not acquiring jobs while GitHub rate-limits the credentials", "offered", len(ids), "err", err)
-		case err != nil:
-			return nil, fmt.Errorf("acquiring %d jobs: %w", len(ids), err)
-		default:
-			logger.V(2).Info("Acquired jobs", "offered", len(ids), "acquired", len(acquired))
+	if ValidStatistics(msg.Statistics) {
+		if msg.Statistics != nil {
+			// Computed as the message was delivered: they count what was acquired before.
+			s.state.Stats, s.acquiredSince = msg.Statistics, 0
 		}
+	} else {
+		logger.Error(nil, "Skipping impossible statistics (negative counts)", "messageID", msg.MessageID, "statistics", msg.Statistics)
+	}
+	s.noteOffers(jobs, started)
+	acquired, err := s.acquireOffers(ctx, session)
+	switch {
+	case errors.Is(err, ratelimit.ErrRateLimited):
+		// Not acquired, the offers wait: the service offers them to other scale sets meanwhile.
+		// The message's other news is handled below.
+		logger.Info("Not acquiring jobs while GitHub rate-limits the credentials", "waiting", len(s.offers), "err", err)
+	case err != nil:
+		return nil, err
 	}
 	for _, j := range jobs {
 		metrics.RecordJob(rs, j)
 	}
 	s.state.Jobs = append(s.state.Jobs, jobNews(jobs, acquired)...)
-	if ValidStatistics(msg.Statistics) {
-		if msg.Statistics != nil {
-			s.state.Stats = msg.Statistics
-		}
-	} else {
-		logger.Error(nil, "Skipping impossible statistics (negative counts)", "messageID", msg.MessageID, "statistics", msg.Statistics)
-	}
+	s.state.Offers = len(s.offers)
 	now := metav1.NewTime(s.cfg.Clock.Now().Truncate(time.Second))
 	s.state.LastMessage = &now
 	s.emit()
 	return jobs, nil
 }
 
-// jobNews are the job messages the cluster side records: the offers the scale set acquired
-// (the others are for other scale sets) and every assignment, start and completion.
-func jobNews(jobs []actions.JobMessage, acquired []int64) []actions.JobMessage {
-	var out []actions.JobMessage
+// acquireWaiting acquires offers kept from earlier messages once there is room for them (the
+// capacity grew, a token came). A rate limit of GitHub's leaves them waiting (the long poll that
+// follows is held back while it lasts); another error ends the session.
+func (s *Session) acquireWaiting(ctx context.Context, session MessageSession) error {
+	if len(s.offers) == 0 {
+		return nil
+	}
+	acquired, err := s.acquireOffers(ctx, session)
+	if errors.Is(err, ratelimit.ErrRateLimited) && ctx.Err() == nil {
+		klog.FromContext(ctx).Info("Not acquiring jobs while GitHub rate-limits the credentials", "waiting", len(s.offers), "err", err)
+		return nil
+	}
+	if err != nil || len(acquired) == 0 && s.state.Offers == len(s.offers) {
+		return err
+	}
+	s.state.Jobs = append(s.state.Jobs, acquired...)
+	s.state.Offers = len(s.offers)
+	s.emit()
+	return nil
+}
+
+// jobNews are the job messages the cluster side records: the offers acquired (from this
+// message or earlier ones; the others are for other scale sets, or wait for room) and every
+// assignment, start and completion.
+func jobNews(jobs []actions.JobMessage, acquired []actions.JobMessage) []actions.JobMessage {
+	out := slices.Clone(acquired)
 	for _, j := range jobs {
-		if j.MessageType == actions.JobMessageAvailable && !slices.Contains(acquired, j.RunnerRequestID) {
-			continue
+		if j.MessageType != actions.JobMessageAvailable {
+			out = append(out, j)
 		}
-		out = append(out, j)
 	}
 	return out
 }

@@ -48,6 +48,9 @@ type Config struct {
 	Clock     clock.Clock
 	// Identity names this replica as the owner of its message sessions.
 	Identity string
+	// Budget is the server's budget of runner registrations, shared by every session: each job
+	// acquired takes a token (nil: no budget).
+	Budget *Bucket
 }
 
 // Session holds one RunnerSet's GitHub session until its context ends. Everything it knows is
@@ -58,13 +61,22 @@ type Session struct {
 	publish   func(Demand)
 	state     Demand
 	poll      pollControl
+	// offers, acquiredSince and scaleUp gate acquisition (capacity.go); the session goroutine
+	// is their one writer.
+	offers        []offer
+	acquiredSince int
+	scaleUp       *Bucket
 }
 
 // New returns the session of the RunnerSet runnerSet returns (the newest known), starting from
 // what its status says (scale set, session and conditions), and publishing to publish.
 func New(cfg Config, runnerSet func() *v1alpha1.RunnerSet, initial Demand, publish func(Demand)) *Session {
 	initial.Jobs, initial.Client, initial.Listening = nil, nil, false
-	return &Session{cfg: cfg, runnerSet: runnerSet, publish: publish, state: initial}
+	s := &Session{cfg: cfg, runnerSet: runnerSet, publish: publish, state: initial}
+	if rs := runnerSet(); rs != nil {
+		s.poll.limits = Limits{Capacity: MaxCapacity(rs.Spec.MaxRunners), ScaleUp: rs.Spec.ScaleUp}
+	}
+	return s
 }
 
 func (s *Session) emit() {
@@ -270,16 +282,20 @@ func MaxCapacity(maxRunners *int32) int {
 	return int(*maxRunners)
 }
 
-// pollControl lets another goroutine end a long poll whose announced capacity is stale.
+// pollControl lets the worker end a long poll whose announced capacity is stale, and hand over
+// the limits (capacity.go).
 type pollControl struct {
 	mu       sync.Mutex
 	cancel   context.CancelFunc
 	capacity int
+	// offers is whether offers wait for room while the poll is held.
+	offers bool
+	limits Limits
 }
 
-func (p *pollControl) start(cancel context.CancelFunc, capacity int) {
+func (p *pollControl) start(cancel context.CancelFunc, capacity int, offers bool) {
 	p.mu.Lock()
-	p.cancel, p.capacity = cancel, capacity
+	p.cancel, p.capacity, p.offers = cancel, capacity, offers
 	p.mu.Unlock()
 }
 
@@ -287,14 +303,4 @@ func (p *pollControl) end() {
 	p.mu.Lock()
 	p.cancel = nil
 	p.mu.Unlock()
-}
-
-// CapacityChanged ends a long poll in flight that announced another capacity than maxRunners,
-// so a new maxRunners reaches GitHub at once instead of after up to 50 s.
-func (s *Session) CapacityChanged(maxRunners *int32) {
-	s.poll.mu.Lock()
-	defer s.poll.mu.Unlock()
-	if s.poll.cancel != nil && MaxCapacity(maxRunners) != s.poll.capacity {
-		s.poll.cancel()
-	}
 }

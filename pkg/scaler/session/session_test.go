@@ -309,24 +309,21 @@ func TestListenEndsWhenTheSessionIsGone(t *testing.T) {
 	}
 }
 
-// TestListenPollsAgainWhenMaxRunnersChanges: a poll cut short because maxRunners changed is
+// TestListenPollsAgainWhenCapacityChanges: a poll cut short because the capacity changed is
 // repeated in the same session, announcing the new capacity.
-func TestListenPollsAgainWhenMaxRunnersChanges(t *testing.T) {
+func TestListenPollsAgainWhenCapacityChanges(t *testing.T) {
 	gh := &fakeGitHub{scaleSet: scaleSet7()}
 	h := newHarness(t, gh)
 	stop, _ := h.listen()
 	eventually(t, "no poll started", func() bool { gh.mu.Lock(); defer gh.mu.Unlock(); return len(gh.capacities) == 1 })
 
-	rs := h.rs.Load().DeepCopy()
-	rs.Spec.MaxRunners = ptr.To[int32](9)
-	h.rs.Store(rs)
-	h.s.CapacityChanged(rs.Spec.MaxRunners)
+	h.s.SetLimits(Limits{Capacity: 9})
 	eventually(t, "no poll with the new capacity", func() bool {
 		gh.mu.Lock()
 		defer gh.mu.Unlock()
 		return len(gh.capacities) == 2 && gh.capacities[1] == 9
 	})
-	h.s.CapacityChanged(rs.Spec.MaxRunners) // the same capacity: the poll goes on
+	h.s.SetLimits(Limits{Capacity: 9}) // the same capacity: the poll goes on
 	require.NoError(t, stop())
 	assert.Equal(t, []int{3, 9}, gh.capacities)
 	assert.Len(t, gh.opened, 1)

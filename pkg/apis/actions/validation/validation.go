@@ -150,6 +150,8 @@ func ValidateRunnerSetSpec(spec *actions.RunnerSetSpec, name string, p *field.Pa
 		allErrs = append(allErrs, field.Invalid(p.Child("lostJobReruns"), *n,
 			fmt.Sprintf("must be between 0 (no re-runs) and %d", MaxLostJobReruns)))
 	}
+	allErrs = append(allErrs, validateSchedules(spec.Schedules, p.Child("schedules"))...)
+	allErrs = append(allErrs, validateScaleUp(spec.ScaleUp, p.Child("scaleUp"))...)
 	if l := spec.MaxRunnerLifetime; l != nil && l.Duration < MinRunnerLifetime {
 		allErrs = append(allErrs, field.Invalid(p.Child("maxRunnerLifetime"), l.Duration.String(),
 			"must be at least "+MinRunnerLifetime.String()+": a runner needs time to register and take a job"))
