@@ -502,6 +502,9 @@ func TestChartSchemas(t *testing.T) {
 		{"hosts as a string", "scaler.allowedGitHubHosts=github.com", "/scaler/allowedGitHubHosts': got string, want array"},
 		{"log level", "logLevel=11", "/logLevel': maximum: got 11, want 10"},
 		{"duration", "scaler.drainTimeout=thirty", "/scaler/drainTimeout': 'thirty' does not match pattern"},
+		{"negative JIT budget", "scaler.jitBudget.perMinute=-1", "/scaler/jitBudget/perMinute': minimum: got -1, want 0"},
+		{"negative JIT burst", "scaler.jitBudget.burst=-5", "/scaler/jitBudget/burst': minimum: got -5, want 0"},
+		{"JIT budget key", "scaler.jitBudget.rate=10", "/scaler/jitBudget': additional properties 'rate' not allowed"},
 	} {
 		t.Run("server chart refuses "+tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -560,6 +560,30 @@ func TestServerChartValues(t *testing.T) {
 		assert.Equal(t, int32(50), o.Policy.MaxRunners)
 		assert.Contains(t, c.Args, "--v=4")
 	})
+	t.Run("JIT budget", func(t *testing.T) {
+		t.Parallel()
+		// JSON numbers reach the template as floats: a large one must not render as 1e+06.
+		c := serverContainer(t, serverDeployment(t, "--set-json", `scaler.jitBudget={"perMinute":1000000,"burst":50}`))
+		o := serverFlags(t, c.Args)
+		assert.Equal(t, 1000000, o.Scaler.JITBudget)
+		assert.Equal(t, 50, o.Scaler.JITBurst)
+		assert.Contains(t, c.Args, "--jit-budget=1000000")
+		assert.Contains(t, c.Args, "--jit-budget-burst=50")
+
+		c = serverContainer(t, serverDeployment(t, "--set", "scaler.jitBudget.perMinute=600"))
+		o = serverFlags(t, c.Args)
+		assert.Equal(t, 600, o.Scaler.JITBudget)
+		assert.Zero(t, o.Scaler.JITBurst, "burst 0: one minute's worth, the server's default")
+		assert.NotContains(t, strings.Join(c.Args, " "), "--jit-budget-burst")
+
+		// The defaults (0, 0: no budget) pass no flag, so a release rendered before the values
+		// existed renders the same.
+		c = serverContainer(t, serverDeployment(t))
+		assert.NotContains(t, strings.Join(c.Args, " "), "--jit-budget")
+		o = serverFlags(t, c.Args)
+		assert.Zero(t, o.Scaler.JITBudget)
+		assert.Zero(t, o.Scaler.JITBurst)
+	})
 	t.Run("proxy and extra CA", func(t *testing.T) {
 		t.Parallel()
 		objs := renderServer(t, "--set", "proxy.https=http://proxy.example.com:3128,proxy.noProxy={10.0.0.0/8},extraCA.configMap.name=corp-ca")

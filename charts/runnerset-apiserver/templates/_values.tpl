@@ -21,7 +21,7 @@ fullnameOverride: ~
 commonLabels: ~
 logLevel: ~
 leaderElection: {enabled: ~, leaseDuration: ~, renewDeadline: ~, retryPeriod: ~}
-scaler: {enabled: ~, drainTimeout: ~, githubGiveUp: ~, runnerCreateParallelism: ~, runnerExitGrace: ~, protectBusyRunners: ~, allowedGitHubHosts: ~, jobHistory: {retention: ~, max: ~}}
+scaler: {enabled: ~, drainTimeout: ~, githubGiveUp: ~, runnerCreateParallelism: ~, runnerExitGrace: ~, protectBusyRunners: ~, allowedGitHubHosts: ~, jobHistory: {retention: ~, max: ~}, jitBudget: {perMinute: ~, burst: ~}}
 limits: {maxRunnersPerRunnerSet: ~, maxRunnerSetsPerNamespace: ~}
 watchNamespaces: ~
 kubeAPI: {qps: ~, burst: ~}

@@ -222,6 +222,77 @@ charts/runnerset_test.go compares these messages with the API's own validation.
 {{- if not (hasPrefix "/" .) }}{{ $errs = append $errs (printf "spec.githubServerTLS.runnerMountPath: Invalid value: %q: must be an absolute path" .) }}{{ end -}}
 {{- end -}}
 {{- end -}}
+
+{{- /*
+spec.schedules (validation/schedules.go). A time zone the server's zone database does not know
+is left to the server: the chart cannot load zones, and "Local" is the only name it refuses.
+*/ -}}
+{{- $scheds := $spec.schedules | default list -}}
+{{- if gt (len $scheds) 20 -}}
+{{- $errs = append $errs (printf "spec.schedules: Too many: %d: must have at most 20 items" (len $scheds)) -}}
+{{- else -}}
+{{- $schedNames := dict -}}
+{{- $dayNames := list "sun" "mon" "tue" "wed" "thu" "fri" "sat" -}}
+{{- range $i, $s := $scheds -}}
+{{- $sp := printf "spec.schedules[%d]" $i -}}
+{{- $sn := toString ($s.name | default "") -}}
+{{- if not $sn -}}
+{{- $errs = append $errs (printf "%s.name: Required value: a name for the window, shown in the status and events" $sp) -}}
+{{- else if hasKey $schedNames $sn -}}
+{{- $errs = append $errs (printf "%s.name: Duplicate value: %q" $sp $sn) -}}
+{{- else -}}
+{{- range include "runnerset.api.dns1123Label" $sn | fromJsonArray -}}
+{{- $errs = append $errs (printf "%s.name: Invalid value: %q: %s" $sp $sn .) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $schedNames $sn true -}}
+{{- $seenDays := dict -}}
+{{- range $j, $d := $s.days | default list -}}
+{{- $d = toString $d -}}
+{{- if not (has (lower $d) $dayNames) -}}
+{{- $errs = append $errs (printf "%s.days[%d]: Invalid value: %q: must be Mon, Tue, Wed, Thu, Fri, Sat or Sun" $sp $j $d) -}}
+{{- else if hasKey $seenDays (lower $d) -}}
+{{- $errs = append $errs (printf "%s.days[%d]: Duplicate value: %q" $sp $j $d) -}}
+{{- end -}}
+{{- $_ := set $seenDays (lower $d) true -}}
+{{- end -}}
+{{- range $k := list "start" "end" -}}
+{{- $clock := toString (index $s $k | default "") -}}
+{{- if not $clock -}}
+{{- $errs = append $errs (printf "%s.%s: Required value: HH:MM or HH:MM:SS, such as 08:00" $sp $k) -}}
+{{- else if not (regexMatch "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$" $clock) -}}
+{{- $errs = append $errs (printf "%s.%s: Invalid value: %q: must be HH:MM or HH:MM:SS (24-hour, two digits each), from 00:00 to 23:59:59" $sp $k $clock) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq (toString ($s.timeZone | default "")) "Local" -}}
+{{- $errs = append $errs (printf "%s.timeZone: Invalid value: \"Local\": must be an IANA time zone name, such as Europe/Berlin, or empty for UTC" $sp) -}}
+{{- end -}}
+{{- $hasMin := not (kindIs "invalid" $s.minRunners) -}}
+{{- if $hasMin -}}
+{{- if lt (int64 $s.minRunners) 0 }}{{ $errs = append $errs (printf "%s.minRunners: Invalid value: %d: must be greater than or equal to 0" $sp (int64 $s.minRunners)) }}{{ end -}}
+{{- end -}}
+{{- if not (kindIs "invalid" $s.maxRunners) -}}
+{{- $smax := int64 $s.maxRunners -}}
+{{- if lt $smax 0 }}{{ $errs = append $errs (printf "%s.maxRunners: Invalid value: %d: must be greater than or equal to 0" $sp $smax) }}{{ end -}}
+{{- if and $hasMin (lt $smax (int64 $s.minRunners)) -}}
+{{- $errs = append $errs (printf "%s.maxRunners: Invalid value: %d: must be greater than or equal to the window's minRunners (%d)" $sp $smax (int64 $s.minRunners)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* spec.scaleUp: burst defaults to runnersPerMinute (v1alpha1 defaulting) before the check. */ -}}
+{{- with $spec.scaleUp -}}
+{{- $rate := int64 (.runnersPerMinute | default 0) -}}
+{{- if or (lt $rate 1) (gt $rate 100000) -}}
+{{- $errs = append $errs (printf "spec.scaleUp.runnersPerMinute: Invalid value: %d: must be between 1 and 100000" $rate) -}}
+{{- end -}}
+{{- $burst := $rate -}}
+{{- if not (kindIs "invalid" .burst) }}{{ $burst = int64 .burst }}{{ end -}}
+{{- if or (lt $burst 1) (gt $burst 100000) -}}
+{{- $errs = append $errs (printf "spec.scaleUp.burst: Invalid value: %d: must be between 1 and 100000" $burst) -}}
+{{- end -}}
+{{- end -}}
 {{- toJson $errs -}}
 {{- end }}
 

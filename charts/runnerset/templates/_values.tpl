@@ -10,6 +10,9 @@ its gha-runner-scale-set-experimental chart, into one form, as JSON:
   containerMode    the RunnerSet's spec.containerMode (nil for the default mode)
   template         the RunnerSet's spec.template
   proxy, githubServerTLS
+  schedules, scaleUp, capacity
+                   the RunnerSet's spec.schedules, scaleUp and capacity: this chart's own values
+                   (ARC's charts have none of them), read alike in both forms
   namespace
   rsLabels, rsAnnotations, secretLabels, secretAnnotations
   configMaps       ConfigMaps the chart creates (the experimental chart's hook extension)
@@ -56,7 +59,8 @@ the API itself refuses is checked on the rendered RunnerSet (_apichecks.tpl).
   "runnerScaleSetName" "scaleSetLabels" "githubServerTLS" "containerMode" "template"
   "namespaceOverride" "labels" "annotations" "resourceMeta" "global"
   "controllerServiceAccount" "listenerTemplate" "listenerMetrics" "keyVault" "enabled"
-  "scaleset" "auth" "runner" "secretResolution" "resource" "listenerPodTemplate")) -}}
+  "scaleset" "auth" "runner" "secretResolution" "resource" "listenerPodTemplate"
+  "schedules" "scaleUp" "capacity")) -}}
 
 {{- $_ := set $st "url" (toString ($v.githubConfigUrl | default "")) -}}
 {{- $secret := $v.githubConfigSecret -}}
@@ -193,7 +197,7 @@ gha-runner-scale-set values.
 {{- $_ := include "runnerset.checkKeys" (dict "st" $st "prefix" "" "m" $v "known" (list
   "namespaceOverride" "scaleset" "auth" "secretResolution" "proxy" "listenerPodTemplate" "resource"
   "runner" "githubServerTLS" "controllerServiceAccount" "listenerMetrics" "runnerScaleSetName"
-  "global" "enabled" "githubConfigUrl")) -}}
+  "global" "enabled" "githubConfigUrl" "schedules" "scaleUp" "capacity")) -}}
 
 {{- /* auth: an existing Secret, a GitHub App (by its Client ID) or a token, in that order. */ -}}
 {{- $auth := $v.auth | default dict -}}
@@ -502,6 +506,33 @@ values' own, which replaces the server's.
 {{- end -}}
 {{- with $tls.runnerMountPath }}{{ $_ := set $t "runnerMountPath" (toString .) }}{{ end -}}
 {{- if $t }}{{ $_ := set $st "githubServerTLS" $t }}{{ end -}}
+{{- end -}}
+{{- /*
+This chart's own values, the same in both forms: schedules, scaleUp and capacity become the
+RunnerSet's spec.schedules, spec.scaleUp and spec.capacity (values.schema.json refuses keys the
+API does not have; _apichecks.tpl what it refuses). Counts become integers, as minRunners does.
+*/ -}}
+{{- $schedules := list -}}
+{{- range $v.schedules | default list -}}
+{{- $s := dict "name" (toString (.name | default "")) "start" (toString (.start | default "")) "end" (toString (.end | default "")) -}}
+{{- with .days -}}
+{{- $days := list -}}
+{{- range . }}{{ $days = append $days (toString .) }}{{ end -}}
+{{- $_ := set $s "days" $days -}}
+{{- end -}}
+{{- with .timeZone }}{{ $_ := set $s "timeZone" (toString .) }}{{ end -}}
+{{- if not (kindIs "invalid" .minRunners) }}{{ $_ := set $s "minRunners" (int64 .minRunners) }}{{ end -}}
+{{- if not (kindIs "invalid" .maxRunners) }}{{ $_ := set $s "maxRunners" (int64 .maxRunners) }}{{ end -}}
+{{- $schedules = append $schedules $s -}}
+{{- end -}}
+{{- if $schedules }}{{ $_ := set $st "schedules" $schedules }}{{ end -}}
+{{- with $v.scaleUp -}}
+{{- $u := dict "runnersPerMinute" (int64 (.runnersPerMinute | default 0)) -}}
+{{- if not (kindIs "invalid" .burst) }}{{ $_ := set $u "burst" (int64 .burst) }}{{ end -}}
+{{- $_ := set $st "scaleUp" $u -}}
+{{- end -}}
+{{- with $v.capacity -}}
+{{- if not (kindIs "invalid" .waitForNodes) }}{{ $_ := set $st "capacity" (dict "waitForNodes" .waitForNodes) }}{{ end -}}
 {{- end -}}
 {{- if not $st.url -}}
 {{- fail (printf "%s is required: the repository, organization or enterprise URL runners register to, e.g. https://github.com/my-org" ($st.urlKey | default "githubConfigUrl")) -}}
