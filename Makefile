@@ -72,7 +72,7 @@ FAULTS_AUDIT := $(CURDIR)/_output/faults-audit.txt
 FUZZ_TARGETS := ./pkg/apis/actions/validation:FuzzValidateRunnerSet:25000 ./pkg/github/actions:FuzzParseJobMessages:500000 ./pkg/github/actions:FuzzDecodeMessage:250000
 
 .PHONY: test-faults
-test-faults: tools build ## R1..R7 in their full forms (500 jobs under GitHub faults, leader loss, a 2-minute GitHub outage, runners lost mid-job, ...) and the fuzz targets.
+test-faults: tools build ## R1..R8 in their full forms (500 jobs under GitHub faults, leader loss, a 2-minute GitHub outage, runners lost mid-job, two clusters sharing jobs, ...) and the fuzz targets.
 	@rm -f $(FAULTS_AUDIT)
 	$(GO) test -tags faults -count=1 -timeout $(FAULTS_TIMEOUT) -v ./test/faults/... \
 		-args -bin-dir=$(BIN) -full -seed=$(FAULTS_SEED) -audit-file=$(FAULTS_AUDIT)
@@ -92,10 +92,10 @@ test-faults-short: tools build ## The short form of every fault scenario (part o
 .PHONY: test
 test: test-unit test-e2e test-faults-short test-image ## Everything CI runs.
 
-BENCH_TIMEOUT ?= 15m
+BENCH_TIMEOUT ?= 18m
 BENCH_ARGS ?=
 .PHONY: bench
-bench: tools build ## Performance suite P1..P8 beside baselines (~11 min): _output/bench/results.{json,md}.
+bench: tools build ## Performance suite P1..P8 beside baselines (~13 min): _output/bench/results.{json,md}.
 	@mkdir -p _output/bench
 	$(GO) test -tags bench -count=1 -run '^TestBench$$' -timeout $(BENCH_TIMEOUT) -v ./test/bench/ \
 		-args -bin-dir=$(BIN) -out=$(CURDIR)/_output/bench $(BENCH_ARGS) 2>&1 | tee _output/bench/bench.log

@@ -38,7 +38,7 @@ import (
 // p2: a burst of P2Jobs jobs on one RunnerSet (maxRunners P2Jobs) until as many runner pods
 // exist, beside a plain client-go loop creating as many equal Secret+Pod pairs with the same
 // client rate limits and concurrency. Neither side's pods are emulated: the figure is about
-// creating them.
+// creating them. Then the same burst again on a RunnerSet with spec.scaleUp (p2Limit).
 func (b *bench) p2(ctx context.Context) error {
 	n := b.sz.P2Jobs
 	b.mem.setPhase("P2")
@@ -98,7 +98,7 @@ func (b *bench) p2(ctx context.Context) error {
 	b.add(Result{ID: "P2.teardown", Figure: fmt.Sprintf("delete the RunnerSet with %d idle runners → everything gone (context)", n),
 		Value: time.Since(begin).Seconds(), Unit: "s", Samples: n,
 		Note: "deregistration on GitHub, then each pod and Secret deleted, under the same client rate limits"})
-	return nil
+	return b.p2Limit(ctx)
 }
 
 // p2Baseline creates n Secret+Pod pairs as the server would render them, with a client limited
