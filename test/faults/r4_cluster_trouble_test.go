@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
 	"actions.dev/runnerset-apiserver/pkg/github/simulator"
@@ -85,21 +86,27 @@ func TestR4ClusterTrouble(t *testing.T) {
 	})
 	quotaJobs := w.queue("r4-b", pick(6, 3), time.Second, 3*time.Second)
 	begin = time.Now()
-	w.eventually(2*time.Minute, "r4-b saying the quota refuses its pods", func(ctx context.Context) (bool, string) {
+	// The server claims no job it has no room for: r4-b says its quota holds it, and its jobs
+	// stay queued on GitHub, for any other scale set, instead of waiting for pods the quota refuses.
+	w.eventually(2*time.Minute, "r4-b saying its quota leaves no room", func(ctx context.Context) (bool, string) {
 		rs, err := w.runnerSet(ctx, "r4-b")
 		if err != nil {
 			return false, err.Error()
 		}
-		c := meta.FindStatusCondition(rs.Status.Conditions, v1alpha1.ConditionPodsFailing)
-		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == "QuotaExceeded", condString(c)
+		c := meta.FindStatusCondition(rs.Status.Conditions, v1alpha1.ConditionSaturated)
+		return c != nil && c.Status == metav1.ConditionTrue && c.Reason == "Quota" && ptr.Deref(rs.Status.Capacity, -1) == 0, condString(c)
 	})
-	refusedAfter := time.Since(begin)
-	events, _ := w.kube.CoreV1().Events(w.ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=QuotaExceeded"})
+	saturatedAfter := time.Since(begin)
+	for _, id := range quotaJobs {
+		j, _ := w.sim.Job(id)
+		require.Equal(t, simulator.JobQueued, j.State, "job %d was claimed although the quota leaves no room", id)
+	}
+	refused, _ := w.kube.CoreV1().Events(w.ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=QuotaExceeded"})
 	require.NoError(t, w.kube.CoreV1().ResourceQuotas(w.ns).Delete(ctx, "no-room", metav1.DeleteOptions{}))
 	lifted := time.Now()
 	w.waitJobs(pick(4*time.Minute, 3*time.Minute))
-	notes = append(notes, fmt.Sprintf("2. ResourceQuota pods=%d: PodsFailing=True (QuotaExceeded) after %s, %d QuotaExceeded events; quota deleted, its %d jobs done %s later",
-		len(pods.Items), refusedAfter.Round(time.Second), len(events.Items), len(quotaJobs), time.Since(lifted).Round(time.Second)))
+	notes = append(notes, fmt.Sprintf("2. ResourceQuota pods=%d: Saturated=True (Quota), capacity 0 after %s, its %d jobs left queued on GitHub (%d pods refused by the quota); quota deleted, the jobs done %s later",
+		len(pods.Items), saturatedAfter.Round(time.Second), len(quotaJobs), len(refused.Items), time.Since(lifted).Round(time.Second)))
 
 	// 3. Runner pods crash on start (exit 1) until the template is fixed.
 	setExitCode(t, w, "r4-b", "1")
