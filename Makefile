@@ -100,6 +100,27 @@ bench: tools build ## Performance suite P1..P8 beside baselines (~13 min): _outp
 	$(GO) test -tags bench -count=1 -run '^TestBench$$' -timeout $(BENCH_TIMEOUT) -v ./test/bench/ \
 		-args -bin-dir=$(BIN) -out=$(CURDIR)/_output/bench $(BENCH_ARGS) 2>&1 | tee _output/bench/bench.log
 
+# make bench-arc ARC_SRC=<dir>: ARC's controller and listener beside our server (issue 16).
+# ARC_SRC is a checkout (or `git archive`) of actions/actions-runner-controller at a
+# gha-runner-scale-set-0.14.x tag, outside this repository; ARC_COMMIT names its commit when
+# ARC_SRC is not a git checkout.
+ARC_SRC ?=
+ARC_COMMIT ?=
+ARC_BIN := $(CURDIR)/_output/arc-bin
+BENCH_ARC_TIMEOUT ?= 40m
+BENCH_ARC_ARGS ?=
+.PHONY: bench-arc
+bench-arc: ## ARC 0.14.x (ARC_SRC=<its checkout>) beside our server, same machine and run: _output/bench/arc-results.{json,md}.
+	@if [ -z "$(ARC_SRC)" ]; then \
+		echo "ARC_SRC is not set: it must be a checkout of github.com/actions/actions-runner-controller at a gha-runner-scale-set-0.14.x tag (outside this repository), e.g. make bench-arc ARC_SRC=/path/to/arc; nothing to do"; \
+		exit 0; \
+	fi; \
+	set -e; $(MAKE) --no-print-directory tools build; \
+	ARC_COMMIT="$(ARC_COMMIT)" GO=$(GO) bash hack/arc/build.sh "$(abspath $(ARC_SRC))" $(ARC_BIN); \
+	mkdir -p _output/bench; \
+	$(GO) test -tags bench -count=1 -run '^TestBenchARC$$' -timeout $(BENCH_ARC_TIMEOUT) -v ./test/bench/ \
+		-args -bin-dir=$(BIN) -out=$(CURDIR)/_output/bench -arc-bin=$(ARC_BIN) -arc-src="$(abspath $(ARC_SRC))" $(BENCH_ARC_ARGS) 2>&1 | tee _output/bench/arc-bench.log
+
 .PHONY: run
 run: tools build ## The whole system on 127.0.0.1 until Ctrl-C.
 	$(BIN)/local-up --bin-dir=$(BIN) --dir=$(CURDIR)/_output/local --server-binary=$(BIN)/runnerset-apiserver \
