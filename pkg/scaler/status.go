@@ -32,22 +32,25 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
 
-// statusCoalesce is the least time between two status writes of a RunnerSet. A change after a
-// quiet second is written at once; one within a second of the last write is written when the
-// second has passed (write says when, and the reconciler comes back then), together with
-// whatever else changed meanwhile. A job's assignment, its runner's pod going Running, the job
-// starting and ending are each a change; in a burst they were 60% of the server's requests to
-// the kube-apiserver, competing with the creation of the runner pods themselves. Every change is
-// written, at most this late.
+// statusCoalesce is how long a change of a RunnerSet's status waits before it is written,
+// together with whatever else changed meanwhile, and the least time between two writes. A job's
+// acquisition, its assignment, its runner's pod going Running, the job starting and ending are
+// each a change; in a burst they were 60% of the server's requests to the kube-apiserver. Written
+// at once, the first change of a job (its acquisition) also went to the kube-apiserver just before
+// the job's runner, through the aggregation layer and the RunnerSet's storage, and delayed it;
+// written a second later, it goes after the runner, with the job's next changes. Every change is
+// written, at most this late (later only while writes fail).
 const statusCoalesce = time.Second
 
 // statusWriter is the one writer of a RunnerSet's status.
 type statusWriter struct {
 	written time.Time
+	// changed is when the first change not written yet was seen; zero when none waits.
+	changed time.Time
 }
 
-// write writes the status when it differs from what is stored: once per change. It returns how
-// long to wait before writing a change that came too soon after the last write, or 0.
+// write writes the status when it differs from what is stored and the difference has waited
+// statusCoalesce. It returns how long to wait before writing it, or 0.
 func (sw *statusWriter) write(ctx context.Context, w *worker, orig *v1alpha1.RunnerSet, d session.Demand, res runners.Result, recent []v1alpha1.RecentJob, b bounds) time.Duration {
 	rs := orig.DeepCopy()
 	now := w.m.cfg.Clock.Now()
@@ -59,12 +62,16 @@ func (sw *statusWriter) write(ctx context.Context, w *worker, orig *v1alpha1.Run
 	metrics.Capacity(rs.Namespace, rs.Name, b.limit, b.capacity)
 	metrics.RecordConditions(rs, st.Conditions)
 	if apiequality.Semantic.DeepEqual(st, rs.Status) {
+		sw.changed = time.Time{}
 		return 0
 	}
-	if wait := statusCoalesce - now.Sub(sw.written); wait > 0 {
+	if sw.changed.IsZero() {
+		sw.changed = now
+	}
+	if wait := max(statusCoalesce-now.Sub(sw.written), statusCoalesce-now.Sub(sw.changed)); wait > 0 {
 		return wait
 	}
-	sw.written = now
+	sw.written, sw.changed = now, time.Time{}
 	rs.Status = st
 	updated, err := w.m.cfg.Client.ActionsV1alpha1().RunnerSets(rs.Namespace).UpdateStatus(ctx, rs, metav1.UpdateOptions{})
 	switch {

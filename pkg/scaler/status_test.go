@@ -18,11 +18,10 @@ package scaler
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
-
-	"errors"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,8 +37,8 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 )
 
-// TestStatusWritesCoalesce: a change after a quiet second is written at once; changes within a
-// second of the last write wait for it to pass and are then written together, once.
+// TestStatusWritesCoalesce: a change is written a second after it was first seen, with every
+// change of that second, and never within a second of the last write; no change, no write.
 func TestStatusWritesCoalesce(t *testing.T) {
 	rs := testRunnerSet()
 	client := fake.NewSimpleClientset(rs.DeepCopy())
@@ -62,16 +61,24 @@ func TestStatusWritesCoalesce(t *testing.T) {
 	}
 
 	wait := write(metrics.Counts{Pending: 1})
-	require.Equal(t, [2]any{time.Duration(0), 1}, [2]any{wait, writes()}, "first change: written at once")
+	require.Equal(t, [2]any{time.Second, 0}, [2]any{wait, writes()}, "a first change waits a second")
 	clock.Step(300 * time.Millisecond)
 	wait = write(metrics.Counts{Idle: 1})
-	require.Equal(t, [2]any{700 * time.Millisecond, 1}, [2]any{wait, writes()}, "a change 300ms later waits 700ms")
+	require.Equal(t, [2]any{700 * time.Millisecond, 0}, [2]any{wait, writes()}, "a change 300ms later waits with it")
+	clock.Step(700 * time.Millisecond)
+	wait = write(metrics.Counts{Busy: 1})
+	require.Equal(t, [2]any{time.Duration(0), 1}, [2]any{wait, writes()}, "a second after the first change: the latest written")
+	clock.Step(1500 * time.Millisecond)
+	wait = write(metrics.Counts{Idle: 1})
+	require.Equal(t, [2]any{time.Second, 1}, [2]any{wait, writes()}, "the next change waits its own second")
+	wait = write(metrics.Counts{Busy: 1})
+	require.Equal(t, [2]any{time.Duration(0), 1}, [2]any{wait, writes()}, "changed back: nothing waits")
 	clock.Step(200 * time.Millisecond)
+	wait = write(metrics.Counts{Idle: 1})
+	require.Equal(t, [2]any{time.Second, 1}, [2]any{wait, writes()}, "a change after one that went away waits a second from now")
+	clock.Step(time.Second)
 	wait = write(metrics.Counts{Busy: 1})
-	require.Equal(t, [2]any{500 * time.Millisecond, 1}, [2]any{wait, writes()}, "another change waits 500ms")
-	clock.Step(500 * time.Millisecond)
-	wait = write(metrics.Counts{Busy: 1})
-	require.Equal(t, [2]any{time.Duration(0), 2}, [2]any{wait, writes()}, "a second after the first write, the latest change")
+	require.Equal(t, [2]any{time.Duration(0), 1}, [2]any{wait, writes()}, "back to what is stored: no write")
 
 	got, err := client.ActionsV1alpha1().RunnerSets("ns").Get(ctx, "rs", metav1.GetOptions{})
 	require.NoError(t, err)
@@ -80,7 +87,7 @@ func TestStatusWritesCoalesce(t *testing.T) {
 
 	clock.Step(5 * time.Second)
 	wait = write(metrics.Counts{Busy: 1})
-	assert.Equal(t, [2]any{time.Duration(0), 2}, [2]any{wait, writes()}, "no change: nothing written")
+	assert.Equal(t, [2]any{time.Duration(0), 1}, [2]any{wait, writes()}, "no change: nothing written")
 }
 
 func condition(ctype string, status metav1.ConditionStatus, reason string, at time.Time) metav1.Condition {

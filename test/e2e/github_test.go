@@ -88,11 +88,19 @@ func TestGitHubComThroughAProxy(t *testing.T) {
 	_, err = actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Patch(ctx, "proxied", types.MergePatchType,
 		[]byte(`{"spec":{"proxy":{"noProxy":["internal.example.com"]}}}`), metav1.PatchOptions{})
 	require.NoError(t, err)
-	eventually(t, 60*time.Second, "proxied Ready", func(ctx context.Context) (bool, error) {
+	// Ready for the new generation: the status is written a second after a change, so a Ready
+	// of the old generation may still be there for a moment.
+	eventually(t, 60*time.Second, "proxied Ready with the new settings", func(ctx context.Context) (bool, error) {
 		got, err := actionsClient(t, "admin").ActionsV1alpha1().RunnerSets(ns).Get(ctx, "proxied", metav1.GetOptions{})
-		return err == nil && meta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionReady), nil
+		if err != nil {
+			return false, nil
+		}
+		c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+		return got.Status.ObservedGeneration == got.Generation && c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == got.Generation, nil
 	})
-	require.Contains(t, px.Requests(), "CONNECT "+gitHubNames[2])
+	eventually(t, 60*time.Second, "the broker dialled through the proxy once noProxy no longer names it", func(ctx context.Context) (bool, error) {
+		return slices.Contains(px.Requests(), "CONNECT "+gitHubNames[2]), nil
+	})
 
 	var pods []corev1.Pod
 	eventually(t, 60*time.Second, "a runner pod with the new proxy settings", func(ctx context.Context) (bool, error) {

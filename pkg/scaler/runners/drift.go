@@ -26,6 +26,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
 	"actions.dev/runnerset-apiserver/pkg/apis/actions/v1alpha1"
@@ -99,16 +100,11 @@ func (r *Reconciler) checkDrift(ctx context.Context, p *pass, runners []contract
 func (r *Reconciler) syncPods(ctx context.Context, p *pass, runners []contract.Runner, matched map[string]ghrest.Runner) int {
 	now := r.cfg.Clock.Now()
 	clusterOnly := 0
+	r.recordOnline(ctx, runners, matched)
 	for _, run := range runners {
-		gr, ok := matched[run.Name]
+		_, ok := matched[run.Name]
 		if run.Pod == nil || run.Pod.DeletionTimestamp != nil {
 			continue
-		}
-		online := ok && gr.Status == "online"
-		if run.Pod.Status.Phase == corev1.PodRunning && contract.Online(run.Pod) != strconv.FormatBool(online) {
-			if err := r.patchAnnotations(ctx, "pods", run.Name, contract.OnlineAnnotations(online)); err != nil {
-				klog.FromContext(ctx).V(2).Info("Annotating runner pod failed", "pod", run.Name, "err", err)
-			}
 		}
 		if !ok && run.Phase == contract.PhaseIdle && now.Sub(run.Pod.CreationTimestamp.Time) > driftGrace {
 			clusterOnly++
@@ -117,6 +113,33 @@ func (r *Reconciler) syncPods(ctx context.Context, p *pass, runners []contract.R
 		}
 	}
 	return clusterOnly
+}
+
+// recordOnline writes GitHub's online state onto the running pods whose annotation differs, as
+// many at once as runners are created: one at a time, a scale-up's new runners held the
+// reconciling goroutine, and the creation of the next runners, for a second every check.
+func (r *Reconciler) recordOnline(ctx context.Context, runners []contract.Runner, matched map[string]ghrest.Runner) {
+	type change struct {
+		name   string
+		online bool
+	}
+	var changes []change
+	for _, run := range runners {
+		if run.Pod == nil || run.Pod.DeletionTimestamp != nil || run.Pod.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		gr, ok := matched[run.Name]
+		online := ok && gr.Status == "online"
+		if contract.Online(run.Pod) != strconv.FormatBool(online) {
+			changes = append(changes, change{run.Name, online})
+		}
+	}
+	workqueue.ParallelizeUntil(ctx, max(r.cfg.CreateConcurrency, 1), len(changes), func(i int) {
+		c := changes[i]
+		if err := r.patchAnnotations(ctx, "pods", c.name, contract.OnlineAnnotations(c.online)); err != nil {
+			klog.FromContext(ctx).V(2).Info("Annotating runner pod failed", "pod", c.name, "err", err)
+		}
+	})
 }
 
 // githubOnly lists the runners of the scale set GitHub has without a pod here and removes those
