@@ -74,9 +74,11 @@ type arcEnv struct {
 	metrics   string // the controller's /metrics URL
 	listeners *listenerSupervisor
 	repairs   atomic.Int32 // stale AutoscalingListeners deleted (see repairListener)
+	stopLoop  context.CancelFunc
+	loopDone  chan struct{}
 }
 
-func startARC(t *testing.T) *arcEnv {
+func startARC(t *testing.T, extra []string) *arcEnv {
 	b := &bench{t: t, sz: full, root: repoRoot(), start: time.Now(), rng: rand.New(rand.NewPCG(uint64(*seed), 0x5eed)), idleSets: map[string]int{}, done: make(chan struct{})}
 	if *binDir == "" {
 		*binDir = filepath.Join(b.root, "_output", "bin")
@@ -101,13 +103,34 @@ func startARC(t *testing.T) *arcEnv {
 	if err := e.clients(); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.installController(ctx); err != nil {
+	if err := e.installController(ctx, extra); err != nil {
 		t.Fatalf("ARC's controller: %v", err)
 	}
 	if e.listeners, err = startListenerSupervisor(e); err != nil {
 		t.Fatalf("ARC's listeners: %v", err)
 	}
+	e.startRepairLoop()
 	return e
+}
+
+// startRepairLoop runs repairListener for every listener every 3 s: the race it repairs can
+// leave a listener on a deleted EphemeralRunnerSet after its session opened.
+func (e *arcEnv) startRepairLoop() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stopLoop, e.loopDone = cancel, make(chan struct{})
+	go func() {
+		defer close(e.loopDone)
+		tick := time.NewTicker(3 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				e.repairListener(ctx, "", "")
+			}
+		}
+	}()
 }
 
 func (e *arcEnv) clients() error {
@@ -130,8 +153,9 @@ func (e *arcEnv) clients() error {
 
 // installController applies ARC's CRDs and the controller chart's RBAC (everything but its
 // Deployment) and starts the controller with ARC's defaults, as the chart's Deployment would
-// (its ServiceAccount's token, the same environment), but as a local process.
-func (e *arcEnv) installController(ctx context.Context) error {
+// (its ServiceAccount's token, the same environment), but as a local process; extra flags
+// (then -arc-controller-args) follow.
+func (e *arcEnv) installController(ctx context.Context, extra []string) error {
 	s := e.b.sys
 	if err := e.applyControllerChart(ctx); err != nil {
 		return err
@@ -149,7 +173,7 @@ func (e *arcEnv) installController(ctx context.Context) error {
 	e.metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", ports[0])
 	e.ctrlArgs = append([]string{"--auto-scaling-runner-set-only", "--log-level=info", "--listener-metrics-addr=0", "--listener-metrics-endpoint=",
 		fmt.Sprintf("--metrics-addr=127.0.0.1:%d", ports[0]), fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", ports[1]), "--port=0"},
-		strings.Fields(*arcArgs)...)
+		append(slices.Clone(extra), strings.Fields(*arcArgs)...)...)
 	e.ctrl, err = s.StartProcess(ctx, localsystem.ProcessOptions{
 		Name: "arc-controller", Binary: filepath.Join(*arcBin, "manager"), Args: e.ctrlArgs,
 		Env: []string{"KUBECONFIG=" + kubeconfig, "CONTROLLER_MANAGER_CONTAINER_IMAGE=ghcr.io/actions/gha-runner-scale-set-controller:" + e.version,
@@ -216,6 +240,11 @@ func withoutKind(manifests, kind string) string {
 }
 
 func (e *arcEnv) stop() {
+	if e.stopLoop != nil {
+		e.stopLoop()
+		<-e.loopDone
+		e.stopLoop = nil
+	}
 	if e.listeners != nil {
 		e.listeners.stop()
 		e.listeners = nil
@@ -378,25 +407,38 @@ func (e *arcEnv) memory(ctx context.Context) (int64, float64) {
 // two, deletes each as the other's "old" one, and leaves the listener on a deleted one; that
 // listener then fails forever ("ephemeralrunnersets ... not found"), and the controller does not
 // replace it. Deleting it is what an operator would do; the controller then creates a listener
-// for the EphemeralRunnerSet that exists.
+// for the EphemeralRunnerSet that exists. ns "" means every AutoscalingRunnerSet.
 func (e *arcEnv) repairListener(ctx context.Context, ns, name string) {
 	list, err := e.dyn.Resource(arcListeners).Namespace(arcNamespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return
 	}
+	// Read before the check: an EphemeralRunnerSet listed here exists; one missing is looked up.
+	sets, err := e.dyn.Resource(arcEphemeralRunnerSets).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return
+	}
+	exists := map[string]bool{}
+	for _, s := range sets.Items {
+		exists[s.GetNamespace()+"/"+s.GetName()] = true
+	}
 	for _, l := range list.Items {
 		spec, _ := l.Object["spec"].(map[string]any)
-		if spec["autoscalingRunnerSetNamespace"] != ns || spec["autoscalingRunnerSetName"] != name {
+		if ns != "" && (spec["autoscalingRunnerSetNamespace"] != ns || spec["autoscalingRunnerSetName"] != name) {
 			continue
 		}
 		ers, _ := spec["ephemeralRunnerSetName"].(string)
-		_, err := e.dyn.Resource(arcEphemeralRunnerSets).Namespace(ns).Get(ctx, ers, metav1.GetOptions{})
+		ersNS, _ := spec["autoscalingRunnerSetNamespace"].(string)
+		if exists[ersNS+"/"+ers] {
+			continue
+		}
+		_, err := e.dyn.Resource(arcEphemeralRunnerSets).Namespace(ersNS).Get(ctx, ers, metav1.GetOptions{})
 		if !apierrors.IsNotFound(err) {
 			continue
 		}
 		if err := e.dyn.Resource(arcListeners).Namespace(arcNamespace).Delete(ctx, l.GetName(), metav1.DeleteOptions{}); err == nil {
 			e.repairs.Add(1)
-			e.b.logf("ARC: AutoscalingListener %s named EphemeralRunnerSet %s/%s, which does not exist; deleted it", l.GetName(), ns, ers)
+			e.b.logf("ARC: AutoscalingListener %s named EphemeralRunnerSet %s/%s, which does not exist; deleted it", l.GetName(), ersNS, ers)
 		}
 	}
 }

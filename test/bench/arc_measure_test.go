@@ -43,24 +43,31 @@ type side interface {
 
 // sideResult are one side's figures.
 type sideResult struct {
-	Err       string    `json:"error,omitempty"`
-	P1        []float64 `json:"p1Ms"`                 // job available → its runner pod seen, jobs one at a time
-	P1Early   int       `json:"p1ServedByEarlierPod"` // jobs a runner pod created before them ran
-	P1Kube    float64   `json:"p1KubePerJob"`
-	P1GitHub  float64   `json:"p1GitHubPerJob"`
-	P1Detail  string    `json:"p1GitHubDetail"`
-	P3        []float64 `json:"p3Ms"` // job completed → runner pod and Secret gone
-	P2Jobs    int       `json:"p2Jobs"`
-	P2Seconds float64   `json:"p2Seconds"` // queueing → the n-th runner pod seen
-	P2First   float64   `json:"p2FirstSeconds"`
-	P2Kube    float64   `json:"p2KubePerJob"`
-	P2GitHub  float64   `json:"p2GitHubPerJob"`
-	P2Detail  string    `json:"p2GitHubDetail"`
-	IdleRSS   int64     `json:"idleRSS"` // one scale set, no job
-	IdleHeap  float64   `json:"idleHeap"`
-	PeakRSS   int64     `json:"peakRSS"`
-	PeakHeap  float64   `json:"peakHeap"`
-	PeakAt    string    `json:"peakRSSAt"`
+	Err      string    `json:"error,omitempty"`
+	P1       []float64 `json:"p1Ms"`                 // job available → its runner pod seen, jobs one at a time
+	P1Early  int       `json:"p1ServedByEarlierPod"` // jobs a runner pod created before them ran
+	P1Kube   float64   `json:"p1KubePerJob"`
+	P1GitHub float64   `json:"p1GitHubPerJob"`
+	P1Detail string    `json:"p1GitHubDetail"`
+	P3       []float64 `json:"p3Ms"` // job completed → runner pod and Secret gone
+	// P1.many: P1Sets scale sets, one job on each at the same moment, P1Rounds times.
+	P1Many           []float64 `json:"p1ManyMs"`
+	P1ManyEarly      int       `json:"p1ManyServedByEarlierPod"`
+	ManySetupSeconds float64   `json:"manySetupSeconds"` // creating the scale sets until every session is open
+	ManyIdleRSS      int64     `json:"manyIdleRSS"`      // P1Sets idle scale sets (and P1's one)
+	ManyIdleHeap     float64   `json:"manyIdleHeap"`
+	ManyProcesses    int       `json:"manyProcesses"` // processes in ManyIdleRSS
+	P2Jobs           int       `json:"p2Jobs"`
+	P2Seconds        float64   `json:"p2Seconds"` // queueing → the n-th runner pod seen
+	P2First          float64   `json:"p2FirstSeconds"`
+	P2Kube           float64   `json:"p2KubePerJob"`
+	P2GitHub         float64   `json:"p2GitHubPerJob"`
+	P2Detail         string    `json:"p2GitHubDetail"`
+	IdleRSS          int64     `json:"idleRSS"` // one scale set, no job
+	IdleHeap         float64   `json:"idleHeap"`
+	PeakRSS          int64     `json:"peakRSS"`
+	PeakHeap         float64   `json:"peakHeap"`
+	PeakAt           string    `json:"peakRSSAt"`
 }
 
 const arcJobDuration = 2 * time.Second
@@ -78,7 +85,7 @@ func measureSide(b *bench, s side, sz arcSizes) *sideResult {
 	for _, step := range []struct {
 		name string
 		f    func(context.Context, *bench, side, arcSizes, *sideResult, *peakSampler) error
-	}{{"P1 and P3", measureP1}, {"P2 burst", measureP2}} {
+	}{{"P1 and P3", measureP1}, {"P1.many", measureP1Many}, {"P2 burst", measureP2}} {
 		begin := time.Now()
 		b.logf("=== %s", step.name)
 		peak.setPhase(step.name)
