@@ -300,7 +300,8 @@ func (m *Manager) lead(ctx context.Context) {
 
 // informers are the caches the scaler works from: runner pods and Secrets (by their label, and
 // trimmed; one factory for every namespace in cluster mode, one per served namespace in
-// namespaced mode), and RunnerSets, whose events start, update and stop the workers.
+// namespaced mode), the ResourceQuotas of the same namespaces (they bound the capacity), and
+// RunnerSets, whose events start, update and stop the workers.
 func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFactory, actionsinformers.SharedInformerFactory) {
 	selector := func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.LabelRunnerSet }
 	kick := cache.ResourceEventHandlerFuncs{
