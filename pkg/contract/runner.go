@@ -111,6 +111,17 @@ func OnlineAnnotations(online bool) map[string]string {
 // Online reads what OnlineAnnotations recorded: "" while unknown.
 func Online(pod *corev1.Pod) string { return pod.Annotations[v1alpha1.AnnotationRunnerOnline] }
 
+// Unschedulable is the scheduler's word that no node can take pod, if it said so.
+func Unschedulable(pod *corev1.Pod) (*corev1.PodCondition, bool) {
+	for i := range pod.Status.Conditions {
+		c := &pod.Status.Conditions[i]
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
 // FailureAnnotations record on a runner's Secret, which outlives its pods, how often its pod
 // failed and when last.
 func FailureAnnotations(failures int, at time.Time) map[string]string {

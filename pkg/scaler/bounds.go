@@ -187,21 +187,14 @@ func nodesBound(b *bounds, pods []*corev1.Pod) {
 		case p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
 		case p.Spec.NodeName != "":
 			placed++
-		case unschedulablePod(p):
-			unschedulable++
+		default:
+			if _, ok := contract.Unschedulable(p); ok {
+				unschedulable++
+			}
 		}
 	}
 	if unschedulable > 0 && placed < b.capacity {
 		b.capacity, b.limit = placed, LimitNoNodes
 		b.message = fmt.Sprintf("%d runner pods cannot be placed on any node; holding at the %d placed", unschedulable, placed)
 	}
-}
-
-func unschedulablePod(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return true
-		}
-	}
-	return false
 }

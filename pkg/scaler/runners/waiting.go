@@ -72,10 +72,8 @@ func podWaiting(pod *corev1.Pod) (Waiting, bool) {
 	if pod == nil {
 		return Waiting{}, false
 	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return Waiting{WaitUnschedulable, fmt.Sprintf("pod %s: %s", pod.Name, c.Message)}, true
-		}
+	if c, ok := contract.Unschedulable(pod); ok {
+		return Waiting{WaitUnschedulable, fmt.Sprintf("pod %s: %s", pod.Name, c.Message)}, true
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
 		if w := cs.State.Waiting; w != nil && (w.Reason == "ImagePullBackOff" || w.Reason == "ErrImagePull") {
