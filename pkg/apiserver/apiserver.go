@@ -37,6 +37,7 @@ import (
 	"k8s.io/apiserver/pkg/server/healthz"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
 	scalescheme "k8s.io/client-go/scale/scheme"
 	scaleautoscalingv1 "k8s.io/client-go/scale/scheme/autoscalingv1"
 	"k8s.io/client-go/tools/record"
@@ -55,6 +56,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/runnerset"
 	"actions.dev/runnerset-apiserver/pkg/registry/actions/workflowjob"
 	"actions.dev/runnerset-apiserver/pkg/registry/configmapstore"
+	"actions.dev/runnerset-apiserver/pkg/runnerpods"
 	"actions.dev/runnerset-apiserver/pkg/scaler"
 	"actions.dev/runnerset-apiserver/pkg/scaler/session"
 	"actions.dev/runnerset-apiserver/pkg/scope"
@@ -116,6 +118,9 @@ type ExtraConfig struct {
 	// WatchNamespaces are the namespaces the server serves RunnerSets in (scope.All: every one);
 	// in namespaced mode it holds its rights on pods, Secrets and events there only.
 	WatchNamespaces scope.Namespaces
+	// MetadataClient reads runner pods' metadata, which proves the runner pod cache current for
+	// a consistent list (nil: runner lists always read the pods through).
+	MetadataClient metadata.Interface
 	// Scaler configures the scaler; Enabled false runs none (this replica only serves the API).
 	Scaler ScalerOptions
 }
@@ -194,7 +199,15 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 		return nil, err
 	}
 	kube := x.KubeClient.CoreV1()
-	runners := runner.NewREST(scope.Pods(kube, x.WatchNamespaces), kube, rsStorage.RunnerSet, &deregisterer{factory: factory})
+	pods, err := c.runnerPods(s.GenericAPIServer)
+	if err != nil {
+		return nil, err
+	}
+	var quorum runner.Quorum
+	if x.MetadataClient != nil {
+		quorum = &runnerpods.Quorum{Metadata: x.MetadataClient, Served: x.WatchNamespaces}
+	}
+	runners := runner.NewREST(scope.Pods(kube, x.WatchNamespaces), kube, rsStorage.RunnerSet, &deregisterer{factory: factory}, pods, quorum)
 	apiGroupInfo := genericapiserver.NewDefaultAPIGroupInfo(actions.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	apiGroupInfo.NegotiatedSerializer = WithoutProtobuf(Codecs)
 	apiGroupInfo.VersionedResourcesStorageMap[v1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
@@ -208,7 +221,7 @@ func (c completedConfig) New() (*RunnerSetServer, error) {
 		return nil, err
 	}
 	if x.Scaler.Enabled {
-		if err := c.addScaler(s.GenericAPIServer, factory, recorder); err != nil {
+		if err := c.addScaler(s.GenericAPIServer, factory, recorder, pods); err != nil {
 			return nil, err
 		}
 	}
@@ -252,8 +265,9 @@ func (c completedConfig) newRunnerSetStorage(recorder record.EventRecorder, poli
 
 // addScaler starts the scaler after the server started (it reads RunnerSets and writes their
 // status through this server), and reports its health in /livez and /readyz.
-func (c completedConfig) addScaler(server *genericapiserver.GenericAPIServer, factory session.ClientFactory, recorder record.EventRecorder) error {
+func (c completedConfig) addScaler(server *genericapiserver.GenericAPIServer, factory session.ClientFactory, recorder record.EventRecorder, pods *runnerpods.Cache) error {
 	cfg := c.scalerConfig(factory, recorder)
+	cfg.Pods = pods
 	var mgr atomic.Pointer[scaler.Manager]
 	check := func(name string, f func(*scaler.Manager) error) healthz.HealthChecker {
 		return healthz.NamedCheck(name, func(*http.Request) error {
@@ -286,6 +300,16 @@ func (c completedConfig) addScaler(server *genericapiserver.GenericAPIServer, fa
 				klog.ErrorS(err, "Scaler stopped")
 			}
 		}()
+		return nil
+	})
+}
+
+// runnerPods is the cache of runner pods every replica keeps from its start: runner lists are
+// answered from it, and the scaler works from it when this replica leads.
+func (c completedConfig) runnerPods(server *genericapiserver.GenericAPIServer) (*runnerpods.Cache, error) {
+	pods := runnerpods.New(c.ExtraConfig.KubeClient, c.ExtraConfig.WatchNamespaces)
+	return pods, server.AddPostStartHook("start-runner-pod-cache", func(hookCtx genericapiserver.PostStartHookContext) error {
+		pods.Start(hookCtx)
 		return nil
 	})
 }

@@ -21,21 +21,15 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 )
 
-// trimForCache drops, before an object enters the scaler's informer caches, what the scaler never
-// reads: managed fields (about a third of a runner pod), a pod's spec but for its node, restart
-// policy and service account (pods are rendered from the RunnerSet and judged by their status
-// and annotations), and the values of runner Secrets (the JIT configuration, which only the
-// runner reads; the scaler only asks whether a key is there, so the keys stay, with empty
-// values). Nothing in the caches is written back. With thousands of runners the caches are most
-// of the server's memory; this halves them.
+// trimForCache drops, before a runner Secret enters the scaler's cache, what the scaler never
+// reads: managed fields and the values (the JIT configuration, which only the runner reads; the
+// scaler only asks whether a key is there, so the keys stay, with empty values). Nothing in the
+// cache is written back. Pods are trimmed by runnerpods.Trim.
 func trimForCache(obj any) (any, error) {
 	if m, err := meta.Accessor(obj); err == nil {
 		m.SetManagedFields(nil)
 	}
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		o.Spec = corev1.PodSpec{NodeName: o.Spec.NodeName, RestartPolicy: o.Spec.RestartPolicy, ServiceAccountName: o.Spec.ServiceAccountName}
-	case *corev1.Secret:
+	if o, ok := obj.(*corev1.Secret); ok {
 		for k := range o.Data {
 			o.Data[k] = []byte{}
 		}

@@ -46,6 +46,7 @@ import (
 	"actions.dev/runnerset-apiserver/pkg/fairqueue"
 	clientset "actions.dev/runnerset-apiserver/pkg/generated/clientset/versioned"
 	actionsinformers "actions.dev/runnerset-apiserver/pkg/generated/informers/externalversions"
+	"actions.dev/runnerset-apiserver/pkg/runnerpods"
 	"actions.dev/runnerset-apiserver/pkg/scaler/jobs"
 	"actions.dev/runnerset-apiserver/pkg/scaler/metrics"
 	"actions.dev/runnerset-apiserver/pkg/scaler/runners"
@@ -74,6 +75,9 @@ type Config struct {
 	Namespace string
 	// Namespaces are the namespaces whose RunnerSets the scaler runs (scope.All: every one).
 	Namespaces scope.Namespaces
+	// Pods is the server's cache of runner pods, kept on every replica (nil: the scaler keeps one
+	// of its own while it leads).
+	Pods PodInformers
 
 	LeaderElection LeaderElectionConfig
 
@@ -269,7 +273,7 @@ func (m *Manager) lead(ctx context.Context) {
 	m.leading.Store(true)
 	defer func() { m.leading.Store(false); m.synced.Store(false) }()
 	ctx = klog.NewContext(ctx, klog.FromContext(ctx).WithName("scaler"))
-	kubeInformers, rsInformers := m.informers(ctx)
+	kubeInformers, rsInformers, podHandlers := m.informers(ctx)
 	// Workers start from RunnerSet events: only once the pods and Secrets are all in the caches,
 	// or a new leader would take a runner's pod whose Secret it has not listed yet for a stray,
 	// and delete it with its job.
@@ -279,6 +283,7 @@ func (m *Manager) lead(ctx context.Context) {
 	for _, f := range kubeInformers {
 		f.WaitForCacheSync(ctx.Done())
 	}
+	podHandlers.waitForSync(ctx)
 	rsInformers.Start(ctx.Done())
 	rsInformers.WaitForCacheSync(ctx.Done())
 	m.synced.Store(true)
@@ -292,36 +297,41 @@ func (m *Manager) lead(ctx context.Context) {
 	}
 	m.mu.Unlock()
 	m.wg.Wait()
+	podHandlers.remove()
 	for _, f := range kubeInformers {
 		f.Shutdown()
 	}
 	rsInformers.Shutdown()
 }
 
-// informers are the caches the scaler works from: runner pods and Secrets (by their label, and
-// trimmed; one factory for every namespace in cluster mode, one per served namespace in
+// informers are the caches the scaler works from: runner pods (the server's cache, shared with
+// the runners API, or one of its own while leading when it has none), runner Secrets (by their
+// label, trimmed; one factory for every namespace in cluster mode, one per served namespace in
 // namespaced mode), the ResourceQuotas of the same namespaces (they bound the capacity), and
 // RunnerSets, whose events start, update and stop the workers.
-func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFactory, actionsinformers.SharedInformerFactory) {
+func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFactory, actionsinformers.SharedInformerFactory, *podHandlers) {
 	selector := func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.LabelRunnerSet }
 	kick := cache.ResourceEventHandlerFuncs{
 		AddFunc:    m.kickOwner,
 		UpdateFunc: func(_, obj interface{}) { m.kickOwner(obj) },
 		DeleteFunc: m.kickOwner,
 	}
-	namespaces := m.cfg.Namespaces.List()
-	if len(namespaces) == 0 {
-		namespaces = []string{metav1.NamespaceAll}
+	podCache := m.cfg.Pods
+	if podCache == nil {
+		own := runnerpods.New(m.cfg.KubeClient, m.cfg.Namespaces)
+		own.Start(ctx)
+		podCache = own
 	}
+	handlers := &podHandlers{}
 	var kubeInformers []informers.SharedInformerFactory
 	pods, secrets, quotas := podListers{}, secretListers{}, quotaListers{}
-	for _, ns := range namespaces {
+	for ns, podInformer := range podCache.Informers() {
+		pods[ns] = corelisters.NewPodLister(podInformer.GetIndexer())
+		handlers.add(podInformer, kick, cache.ResourceEventHandlerFuncs{DeleteFunc: m.tombstones.Deleted})
 		f := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithNamespace(ns),
 			informers.WithTweakListOptions(selector), informers.WithTransform(trimForCache))
-		podInformer, secretInformer := f.Core().V1().Pods(), f.Core().V1().Secrets()
-		pods[ns], secrets[ns] = podInformer.Lister(), secretInformer.Lister()
-		_, _ = podInformer.Informer().AddEventHandler(kick)
-		_, _ = podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: m.tombstones.Deleted})
+		secretInformer := f.Core().V1().Secrets()
+		secrets[ns] = secretInformer.Lister()
 		_, _ = secretInformer.Informer().AddEventHandler(kick)
 		// ResourceQuotas carry no label of ours: a factory of their own, without the selector.
 		qf := informers.NewSharedInformerFactoryWithOptions(m.cfg.KubeClient, 10*time.Minute, informers.WithNamespace(ns))
@@ -341,7 +351,7 @@ func (m *Manager) informers(ctx context.Context) ([]informers.SharedInformerFact
 		UpdateFunc: func(_, obj interface{}) { m.runnerSetChanged(ctx, obj) },
 		DeleteFunc: m.runnerSetGone,
 	})
-	return kubeInformers, rsInformers
+	return kubeInformers, rsInformers, handlers
 }
 
 // kickOwner wakes the worker of the RunnerSet a pod or Secret belongs to.

@@ -57,7 +57,7 @@ type allConfigMaps struct {
 // List reads every served namespace at one revision; it is not paged.
 func (a allConfigMaps) List(ctx context.Context, opts metav1.ListOptions) (*corev1.ConfigMapList, error) {
 	out := &corev1.ConfigMapList{}
-	rv, err := listEach(a.f.n, opts, func(ns string, o metav1.ListOptions) (string, error) {
+	rv, err := ListEach(a.f.n, opts, func(ns string, o metav1.ListOptions) (string, error) {
 		l, err := a.f.getter.ConfigMaps(ns).List(ctx, o)
 		if err != nil {
 			return "", err

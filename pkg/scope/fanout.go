@@ -21,11 +21,11 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
-// listEach lists every namespace of n with list, which keeps the items and returns the list's
+// ListEach lists every namespace of n with list, which keeps the items and returns the list's
 // revision. Unless opts names a revision, the namespaces after the first are read exactly at the
 // first one's, so that together they are one snapshot a watch can resume from. Paging is
 // dropped: a continue token cannot span namespaces.
-func listEach(n Namespaces, opts metav1.ListOptions, list func(ns string, opts metav1.ListOptions) (string, error)) (string, error) {
+func ListEach(n Namespaces, opts metav1.ListOptions, list func(ns string, opts metav1.ListOptions) (string, error)) (string, error) {
 	opts.Limit, opts.Continue = 0, ""
 	rv := ""
 	for i, ns := range n.list {

@@ -61,7 +61,7 @@ type allPods struct {
 // that a watch can resume from. It is not paged: a continue token cannot span namespaces.
 func (a allPods) List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
 	out := &corev1.PodList{}
-	rv, err := listEach(a.f.n, opts, func(ns string, o metav1.ListOptions) (string, error) {
+	rv, err := ListEach(a.f.n, opts, func(ns string, o metav1.ListOptions) (string, error) {
 		l, err := a.f.getter.Pods(ns).List(ctx, o)
 		if err != nil {
 			return "", err

@@ -47,6 +47,7 @@ var rules = []rule{
 	{"pkg/github", []string{"pkg/apis", "pkg/registry", "pkg/scaler", "pkg/apiserver", "pkg/contract"}, "the GitHub clients and simulator know GitHub only"},
 	{"cmd/apiserver/app", []string{"pkg/scaler", "pkg/registry"}, "the command builds options; pkg/apiserver assembles the server"},
 	{"pkg/scope", []string{"pkg/apis", "pkg/registry", "pkg/scaler", "pkg/github", "pkg/apiserver", "pkg/contract"}, "which namespaces are served is a leaf both halves of the server read"},
+	{"pkg/runnerpods", []string{"pkg/registry", "pkg/scaler", "pkg/github", "pkg/apiserver", "pkg/contract"}, "the runner pod cache is a leaf both halves of the server read, kept once per replica"},
 	{"pkg/schedule", []string{"pkg/apis", "pkg/registry", "pkg/scaler", "pkg/github", "pkg/apiserver", "pkg/contract"}, "a schedule is clock arithmetic both the API's validation and the scaler use"},
 }
 

@@ -34,6 +34,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	cliflag "k8s.io/component-base/cli/flag"
 	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/component-base/logs"
@@ -281,6 +282,10 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	metadataClient, err := metadata.NewForConfig(&clientConfig)
+	if err != nil {
+		return nil, err
+	}
 	host, _ := os.Hostname()
 	watched, err := scope.New(o.Policy.WatchNamespaces)
 	if err != nil {
@@ -288,7 +293,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 	}
 	extra := apiserver.ExtraConfig{
 		WatchNamespaces: watched,
-		KubeClient:      kubeClient, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
+		KubeClient:      kubeClient, MetadataClient: metadataClient, Namespace: o.namespace(), SigningKeySecret: o.SigningKeySecret,
 		AllowedGitHubHosts: o.Policy.AllowedHosts, MaxRunnersPerRunnerSet: o.Policy.MaxRunners, MaxRunnerSetsPerNamespace: o.Policy.MaxPerNamespace,
 		UserAgent: "runnerset-apiserver/" + version.Version(),
 		Scaler: apiserver.ScalerOptions{

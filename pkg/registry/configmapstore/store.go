@@ -90,6 +90,7 @@ type Store struct {
 	// and the update is redone from a fresh read. An update costs one request instead of two.
 	mu       sync.Mutex
 	lastSeen map[string]*corev1.ConfigMap
+	decoded  decodedCache
 }
 
 var _ storage.Interface = &Store{}
@@ -180,9 +181,15 @@ func (s *Store) encode(namespace, name string, obj runtime.Object) (*corev1.Conf
 // resourceVersion on it. A ConfigMap that does not verify, decode or validate gives a
 // CorruptObjError naming it, and OnUnreadable hears of it.
 func (s *Store) decode(cm *corev1.ConfigMap, out runtime.Object) error {
+	if s.decoded.get(cm, out) {
+		return nil
+	}
 	err := s.decodeChecked(cm, out, true)
 	if err != nil && s.OnUnreadable != nil {
 		s.OnUnreadable(cm, err)
+	}
+	if err == nil {
+		s.decoded.put(cm, out)
 	}
 	return err
 }
@@ -271,6 +278,7 @@ func (s *Store) remember(cm *corev1.ConfigMap) {
 }
 
 func (s *Store) forget(namespace, name string) {
+	s.decoded.forget(namespace, s.configMapName(name))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.lastSeen, namespace+"/"+s.configMapName(name))

@@ -19,27 +19,32 @@ package runner
 import (
 	"sync"
 	"time"
+
+	"actions.dev/runnerset-apiserver/pkg/apis/actions"
 )
 
-// pageCache keeps the RunnerSets read for one page of a paged list of runners, under the continue
-// token handed out with that page, for the next page to use. kubectl reads runners in pages of
-// 500; without it, listing 5000 runners read and decoded every RunnerSet ten times. The pods of
-// all pages come from one snapshot anyway, so the RunnerSets may as well.
+// pageCache keeps what the next page of a paged list of runners needs, under the continue token
+// handed out with the page before. kubectl reads runners in pages of 500. A list read through
+// keeps the RunnerSets it read (without them, listing 5000 runners read and decoded every
+// RunnerSet ten times; the pods of all pages come from one snapshot anyway, so the RunnerSets
+// may as well); a list the cache answered keeps the rest of its runners, its snapshot.
 type pageCache struct {
 	mu      sync.Mutex
-	entries map[string]pageEntry
+	entries map[string]*pageEntry
 }
 
 type pageEntry struct {
-	rsets *runnerSets
-	at    time.Time
+	rsets   *runnerSets
+	runners []actions.Runner
+	rv      string
+	at      time.Time
 }
 
 // pageTTL bounds how long a list abandoned half-way keeps its entry.
 const pageTTL = time.Minute
 
 // take returns and forgets what was kept for a continue token.
-func (c *pageCache) take(key string) *runnerSets {
+func (c *pageCache) take(key string) *pageEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
@@ -47,14 +52,11 @@ func (c *pageCache) take(key string) *runnerSets {
 	if !ok || time.Since(e.at) > pageTTL {
 		return nil
 	}
-	return e.rsets
+	return e
 }
 
-// put keeps rsets for the page that will come with the continue token key.
-func (c *pageCache) put(key string, rsets *runnerSets) {
-	if rsets == nil || rsets.err != nil {
-		return
-	}
+// put keeps e for the page that will come with the continue token key.
+func (c *pageCache) put(key string, e *pageEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
@@ -64,7 +66,8 @@ func (c *pageCache) put(key string, rsets *runnerSets) {
 		}
 	}
 	if c.entries == nil {
-		c.entries = map[string]pageEntry{}
+		c.entries = map[string]*pageEntry{}
 	}
-	c.entries[key] = pageEntry{rsets: rsets, at: now}
+	e.at = now
+	c.entries[key] = e
 }

@@ -55,7 +55,7 @@ func TestPagedListReadsRunnerSetsOnce(t *testing.T) {
 		return true, page, nil
 	})
 	rsets := &countingRunnerSets{fakeRunnerSets: fakeRunnerSets{items: []actions.RunnerSet{runnerSetWithSession("set", metav1.ConditionFalse)}}}
-	r := NewREST(cs.CoreV1(), cs.CoreV1(), rsets, nil)
+	r := NewREST(cs.CoreV1(), cs.CoreV1(), rsets, nil, nil, nil)
 	ctx := genericapirequest.WithNamespace(context.Background(), "ns")
 
 	for round := 1; round <= 2; round++ {

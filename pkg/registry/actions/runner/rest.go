@@ -64,6 +64,8 @@ type REST struct {
 	runnerSets   RunnerSetLister
 	deregisterer Deregisterer
 	pages        pageCache
+	cache        PodCache
+	quorum       Quorum
 }
 
 var (
@@ -79,9 +81,11 @@ var (
 	_ rest.CategoriesProvider   = &REST{}
 )
 
-// NewREST returns the runners storage.
-func NewREST(pods corev1client.PodsGetter, secrets corev1client.SecretsGetter, runnerSets RunnerSetLister, d Deregisterer) *REST {
-	return &REST{pods: pods, secrets: secrets, runnerSets: runnerSets, deregisterer: d}
+// NewREST returns the runners storage. Lists are answered from cache when quorum proves it
+// current; either may be nil, and then the pods are always read through.
+func NewREST(pods corev1client.PodsGetter, secrets corev1client.SecretsGetter, runnerSets RunnerSetLister, d Deregisterer, cache PodCache, quorum Quorum) *REST {
+	registerMetrics()
+	return &REST{pods: pods, secrets: secrets, runnerSets: runnerSets, deregisterer: d, cache: cache, quorum: quorum}
 }
 
 func (r *REST) New() runtime.Object     { return &actions.Runner{} }
@@ -122,6 +126,15 @@ func podSelectors(opts *metainternalversion.ListOptions) (string, string, error)
 }
 
 func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) (runtime.Object, error) {
+	if out, ok, err := r.listCached(ctx, opts); ok || err != nil {
+		return out, err
+	}
+	return r.listThrough(ctx, opts)
+}
+
+// listThrough lists the runner pods from the kube-apiserver, with the request's revision and
+// paging.
+func (r *REST) listThrough(ctx context.Context, opts *metainternalversion.ListOptions) (*actions.RunnerList, error) {
 	ns := genericapirequest.NamespaceValue(ctx)
 	lsel, fsel, err := podSelectors(opts)
 	if err != nil {
@@ -139,13 +152,15 @@ func (r *REST) List(ctx context.Context, opts *metainternalversion.ListOptions) 
 	out := &actions.RunnerList{ListMeta: metav1.ListMeta{ResourceVersion: pods.ResourceVersion, Continue: pods.Continue, RemainingItemCount: pods.RemainingItemCount}}
 	var rsets *runnerSets
 	if opts != nil && opts.Continue != "" {
-		rsets = r.pages.take(ns + "/" + opts.Continue) // read for the first page of this list
+		if e := r.pages.take(ns + "/" + opts.Continue); e != nil {
+			rsets = e.rsets // read for the first page of this list
+		}
 	}
 	if rsets == nil {
 		rsets = r.listRunnerSets(ctx)
 	}
-	if pods.Continue != "" {
-		r.pages.put(ns+"/"+pods.Continue, rsets)
+	if pods.Continue != "" && rsets.err == nil {
+		r.pages.put(ns+"/"+pods.Continue, &pageEntry{rsets: rsets})
 	}
 	names := map[string]bool{}
 	for i := range pods.Items {

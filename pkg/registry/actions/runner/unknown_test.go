@@ -72,7 +72,7 @@ func TestGitHubSideUnknownWithoutASession(t *testing.T) {
 	rsets := &fakeRunnerSets{items: []actions.RunnerSet{
 		runnerSetWithSession("up", metav1.ConditionTrue), runnerSetWithSession("down", metav1.ConditionFalse),
 	}}
-	r := NewREST(kube.CoreV1(), kube.CoreV1(), rsets, nil)
+	r := NewREST(kube.CoreV1(), kube.CoreV1(), rsets, nil, nil, nil)
 	ctx := genericapirequest.WithNamespace(context.Background(), "ns")
 
 	obj, err := r.List(ctx, &metainternalversion.ListOptions{})
