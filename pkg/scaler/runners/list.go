@@ -22,6 +22,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
@@ -132,8 +133,28 @@ func (r *Reconciler) deleteStrays(ctx context.Context, pods map[string]*corev1.P
 			}
 			continue
 		}
+		if r.secretExists(ctx, p) {
+			continue
+		}
 		klog.FromContext(ctx).Info("Deleting a runner pod without its Secret", "pod", klog.KObj(p))
-		_ = r.cfg.Kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
+		uid := p.UID
+		_ = r.cfg.Kube.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 	}
 	return requeue
+}
+
+// secretExists asks the kube-apiserver whether a stray's Secret is there after all: a Secret
+// cache lagging behind the pod cache (a watch restarting under load) must not cost a runner its
+// pod, and a busy one its job. Strays are rare, so the read is too.
+func (r *Reconciler) secretExists(ctx context.Context, p *corev1.Pod) bool {
+	_, err := r.cfg.Kube.CoreV1().Secrets(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		klog.FromContext(ctx).V(2).Info("A runner pod's Secret is missing from the cache only", "pod", klog.KObj(p))
+		return true
+	case apierrors.IsNotFound(err):
+		return false
+	}
+	klog.FromContext(ctx).Error(err, "Cannot tell whether a runner pod has a Secret; keeping it", "pod", klog.KObj(p))
+	return true
 }

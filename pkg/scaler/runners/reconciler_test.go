@@ -316,3 +316,22 @@ func TestARunnerDeletedByUsIsNoStray(t *testing.T) {
 	w.r.Reconcile(context.Background(), w.rs, w.demand(0))
 	assert.Equal(t, []string{"rs-gone1"}, w.writes("delete", "pods"), "a pod left behind for good is a stray")
 }
+
+// TestAStrayIsCheckedAtTheAPIServer: a runner pod whose Secret the Secret cache lacks past the
+// grace keeps its pod while the kube-apiserver has the Secret (the cache lags; under load a watch
+// may restart), and loses it once the Secret is really gone.
+func TestAStrayIsCheckedAtTheAPIServer(t *testing.T) {
+	base := newWorld(t)
+	secret, pod := base.runner("rs-lag1", 11, corev1.PodRunning, nil)
+	w := newWorld(t, pod)
+	_, err := w.kube.CoreV1().Secrets("ns").Create(context.Background(), secret, metav1.CreateOptions{})
+	require.NoError(t, err)
+	w.clock.Step(strayGrace + time.Second)
+	w.r.Reconcile(context.Background(), w.rs, w.demand(0))
+	assert.Empty(t, w.writes("delete", "pods"), "the Secret is there: not a stray")
+
+	require.NoError(t, w.kube.CoreV1().Secrets("ns").Delete(context.Background(), "rs-lag1", metav1.DeleteOptions{}))
+	w.clock.Step(time.Second)
+	w.r.Reconcile(context.Background(), w.rs, w.demand(0))
+	assert.Equal(t, []string{"rs-lag1"}, w.writes("delete", "pods"), "the Secret is gone: a stray")
+}
