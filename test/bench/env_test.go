@@ -380,6 +380,28 @@ func (b *bench) profile(ctx context.Context, name, kind string, seconds int) {
 		b.logf("profile %s: %v", name, err)
 		return
 	}
+	b.saveProfile(ctx, name, kind, data)
+}
+
+// profileCPUDuring starts CPU profiles of the server and of the kube-apiserver for seconds, to
+// see whose time a scenario spends; wait returns once both are saved.
+func (b *bench) profileCPUDuring(ctx context.Context, name string, seconds int) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Go(func() { b.profile(ctx, name+"-cpu", "cpu", seconds) })
+	wg.Go(func() {
+		data, err := b.kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(seconds)).Timeout(time.Duration(seconds+30) * time.Second).DoRaw(ctx)
+		if err != nil {
+			b.logf("kube-apiserver profile %s: %v", name, err)
+			return
+		}
+		b.saveProfile(ctx, name+"-kube-apiserver-cpu", "cpu", data)
+	})
+	return wg.Wait
+}
+
+// saveProfile writes a profile with its `go tool pprof -top` (flat and cumulative) beside it.
+func (b *bench) saveProfile(ctx context.Context, name, kind string, data []byte) {
 	file := filepath.Join(b.out, "profiles", name+".pprof")
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		b.logf("profile %s: %v", name, err)

@@ -461,6 +461,8 @@ func (b *bench) p1Many(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Whose CPU the rounds take: the server's and the kube-apiserver's, over the rounds.
+	defer b.profileCPUDuring(ctx, "p1-many", 3*b.sz.P1Rounds)()
 	for r := range b.sz.P1Rounds {
 		ids := make([]int64, len(names))
 		for i, n := range names {

@@ -71,11 +71,13 @@ func (r *REST) cachedPods(ctx context.Context, namespace string, opts *metainter
 		return nil, "", false
 	}
 	var pods []*corev1.Pod
+	fresh := false
 	_ = wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, cacheCatchUp, true, func(context.Context) (bool, error) {
 		pods = r.cache.List(namespace)
-		return current(pods, versions, rv), nil
+		fresh = current(pods, versions, rv)
+		return fresh, nil
 	})
-	if !current(pods, versions, rv) {
+	if !fresh {
 		countList("apiserver")
 		return nil, "", false
 	}
