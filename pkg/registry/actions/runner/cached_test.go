@@ -44,7 +44,9 @@ func cachedPod(name, uid, rv string) *corev1.Pod {
 }
 
 func TestCurrent(t *testing.T) {
-	v := func(uid, rv string) runnerpods.Version { return runnerpods.Version{UID: types.UID(uid), ResourceVersion: rv} }
+	v := func(uid, rv string) runnerpods.Version {
+		return runnerpods.Version{UID: types.UID(uid), ResourceVersion: rv}
+	}
 	read := map[string]runnerpods.Version{"ns/a": v("ua", "10"), "ns/b": v("ub", "12")}
 	for _, tc := range []struct {
 		name   string
