@@ -188,21 +188,7 @@ func (b *bench) report() {
 	b.mu.Unlock()
 	resultsFile := filepath.Join(b.out, "results.json")
 	runFile := filepath.Join(b.out, "run.json")
-	prev := map[string]Result{}
-	var prevRun Run
-	if data, err := os.ReadFile(resultsFile); err == nil {
-		var rs []Result
-		if json.Unmarshal(data, &rs) == nil {
-			for _, r := range rs {
-				prev[r.ID] = r
-			}
-		}
-		_ = os.Rename(resultsFile, filepath.Join(b.out, "results.prev.json"))
-		if data, err := os.ReadFile(runFile); err == nil {
-			_ = json.Unmarshal(data, &prevRun)
-			_ = os.Rename(runFile, filepath.Join(b.out, "run.prev.json"))
-		}
-	}
+	prev, prevRun := keepPrevious(resultsFile, runFile)
 	run := Run{
 		Date:        b.start.UTC().Format(time.RFC3339),
 		Machine:     machine(),
@@ -325,3 +311,27 @@ func markdown(results []Result, run Run, prev map[string]Result, prevRun Run) st
 }
 
 func escape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// keepPrevious reads the results and run of the last run, by id, and moves their files aside
+// (<name>.prev.json), so that a new run's report shows the change.
+func keepPrevious(resultsFile, runFile string) (map[string]Result, Run) {
+	prev := map[string]Result{}
+	var prevRun Run
+	data, err := os.ReadFile(resultsFile)
+	if err != nil {
+		return prev, prevRun
+	}
+	var rs []Result
+	if json.Unmarshal(data, &rs) == nil {
+		for _, r := range rs {
+			prev[r.ID] = r
+		}
+	}
+	aside := func(f string) string { return strings.TrimSuffix(f, ".json") + ".prev.json" }
+	_ = os.Rename(resultsFile, aside(resultsFile))
+	if data, err := os.ReadFile(runFile); err == nil {
+		_ = json.Unmarshal(data, &prevRun) // the fields markdown uses have the same names
+		_ = os.Rename(runFile, aside(runFile))
+	}
+	return prev, prevRun
+}

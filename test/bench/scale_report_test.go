@@ -67,21 +67,7 @@ func (s *scaleRun) writeReport() {
 		results = []Result{}
 	}
 	resultsFile, runFile := filepath.Join(s.out, "scale-results.json"), filepath.Join(s.out, "scale-run.json")
-	prev := map[string]Result{}
-	var prevRun Run
-	if data, err := os.ReadFile(resultsFile); err == nil {
-		var rs []Result
-		if json.Unmarshal(data, &rs) == nil {
-			for _, r := range rs {
-				prev[r.ID] = r
-			}
-		}
-		_ = os.Rename(resultsFile, filepath.Join(s.out, "scale-results.prev.json"))
-		if data, err := os.ReadFile(runFile); err == nil {
-			_ = json.Unmarshal(data, &prevRun) // the fields markdown uses have the same names
-			_ = os.Rename(runFile, filepath.Join(s.out, "scale-run.prev.json"))
-		}
-	}
+	prev, prevRun := keepPrevious(resultsFile, runFile)
 	info := s.runInfo(notes)
 	s.writeJSON(resultsFile, results)
 	s.writeJSON(runFile, info)
